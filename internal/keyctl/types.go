@@ -1,0 +1,48 @@
+package keyctl
+
+// Operation numbers and structures from include/uapi/linux/keyctl.h that
+// callers name; they are the same on every architecture.
+
+// Public-key operation selectors for PkeyOp.
+const (
+	PkeyEncrypt = 25 // KEYCTL_PKEY_ENCRYPT
+	PkeyDecrypt = 26 // KEYCTL_PKEY_DECRYPT
+	PkeySign    = 27 // KEYCTL_PKEY_SIGN
+	PkeyVerify  = 28 // KEYCTL_PKEY_VERIFY
+)
+
+// MoveExcl is KEYCTL_MOVE_EXCL.
+const MoveExcl = 1
+
+// DHParams is struct keyctl_dh_params.
+type DHParams struct {
+	Private, Prime, Base int32
+}
+
+// KDFParams is struct keyctl_kdf_params.
+type KDFParams struct {
+	HashName     *byte
+	OtherInfo    *byte
+	OtherInfoLen uint32
+	_            [8]uint32
+}
+
+// PkeyQueryResult is struct keyctl_pkey_query.
+type PkeyQueryResult struct {
+	SupportedOps uint32
+	KeySize      uint32
+	MaxDataSize  uint16
+	MaxSigSize   uint16
+	MaxEncSize   uint16
+	MaxDecSize   uint16
+	_            [10]uint32
+}
+
+// PkeyParams is struct keyctl_pkey_params.
+type PkeyParams struct {
+	KeyID int32
+	InLen uint32
+	// OutLen is out_len, or in2_len (the signature's length) for verify.
+	OutLen uint32
+	_      [7]uint32
+}

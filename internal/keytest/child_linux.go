@@ -1,0 +1,98 @@
+package keytest
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// ChildUID is the uid a user-namespace child runs as inside its namespace.
+const ChildUID = 1000
+
+// ChildOptions configure InChild.
+type ChildOptions struct {
+	// UserNS runs the child in a new user namespace, as ChildUID mapped to
+	// a non-root kuid: the caller's own uid, or, when the caller is root,
+	// an unused one (0x7ff00000 plus the pid) with an ordinary user's key
+	// quota and no access to the host's keys.
+	UserNS bool
+	// Env adds NAME=value pairs to the child's environment.
+	Env []string
+}
+
+// InChild re-runs the calling test in a child process of the test binary
+// (through /proc/self/exe) and reports the child's result as the test's.
+// It returns true in the child, where the test body should run, and false
+// in the parent once the child is done:
+//
+//	func TestX(t *testing.T) {
+//		s := keytest.Session(t)
+//		if !keytest.InChild(t, keytest.ChildOptions{UserNS: true}) {
+//			return
+//		}
+//		... // runs in the child, which inherits s as its session
+//	}
+//
+// The child is started from the calling thread, which InChild locks, so it
+// inherits that thread's session keyring on all its threads. When user
+// namespaces are unavailable, the test is skipped with the reason.
+func InChild(t *testing.T, o ChildOptions) bool {
+	t.Helper()
+	if IsChild(t) {
+		return true
+	}
+	runtime.LockOSThread() // the child must fork from this thread; never unlocked
+	cmd := exec.Command("/proc/self/exe", "-test.run="+runPattern(t.Name()), "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), o.Env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if o.UserNS {
+		host := os.Getuid()
+		if host == 0 {
+			host = 0x7ff00000 + os.Getpid()&0xfffff
+		}
+		hostGID := os.Getgid()
+		if os.Getuid() == 0 {
+			hostGID = host
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: host, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: hostGID, Size: 1}},
+			Credential:  &syscall.Credential{Uid: ChildUID, Gid: ChildUID, NoSetGroups: true},
+		}
+	}
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case o.UserNS && err != nil && !errors.As(err, &exit) && userNSUnavailable(err):
+		t.Skipf("user namespaces are unavailable here (%v); this test needs one", err)
+	case err != nil && !errors.As(err, &exit):
+		t.Fatalf("starting the child: %v", err)
+	}
+	report := out.String()
+	switch {
+	case err != nil:
+		t.Fatalf("the child failed (%v):\n%s", err, report)
+	case strings.Contains(report, "--- SKIP: "+t.Name()):
+		t.Skipf("the child skipped:\n%s", report)
+	case !strings.Contains(report, "--- PASS: "+t.Name()):
+		t.Fatalf("the child did not run the test:\n%s", report)
+	}
+	if testing.Verbose() {
+		t.Logf("child (pid %s) output:\n%s", strconv.Itoa(cmd.Process.Pid), report)
+	}
+	return false
+}
+
+// userNSUnavailable tells the errors clone(CLONE_NEWUSER) gives when user
+// namespaces are disabled or exhausted from any other failure.
+func userNSUnavailable(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL)
+}

@@ -1,0 +1,81 @@
+package keyring
+
+import (
+	"strconv"
+
+	"github.com/kernkeys/kernkeys/internal/keyctl"
+)
+
+// DHParams names the three user keys of a Diffie-Hellman computation: the
+// private exponent, the prime and the base, each a big-endian integer.
+type DHParams struct {
+	Private, Prime, Base Key
+}
+
+// KDF applies a key derivation function (SP800-56A, the kernel's
+// "kdf_ctr" construction) to the shared secret.
+type KDF struct {
+	// Hash is a kernel crypto hash name, such as "sha256".
+	Hash string
+	// OtherInfo is the KDF's OtherInfo field; may be empty.
+	OtherInfo []byte
+}
+
+// DHCompute computes base^private mod prime (KEYCTL_DH_COMPUTE,
+// keyctl_dh_compute(3)) and returns it, as long as the prime.
+//
+// Errors: ErrNotSupported (no CONFIG_KEY_DH_OPERATIONS), ErrPermission (no
+// READ on a key), ErrInvalid.
+func DHCompute(p DHParams) ([]byte, error) {
+	kp, err := p.check()
+	if err != nil {
+		return nil, err
+	}
+	n, e := keyctl.DHCompute(&kp, nil, nil)
+	if e != 0 {
+		return nil, fail("dh_compute", p.Private.id, e)
+	}
+	buf := make([]byte, n)
+	n, e = keyctl.DHCompute(&kp, buf, nil)
+	if e != 0 {
+		Wipe(buf)
+		return nil, fail("dh_compute", p.Private.id, e)
+	}
+	return buf[:n], nil
+}
+
+// DHComputeKDF computes the shared secret as DHCompute does and returns n
+// bytes derived from it with kdf (keyctl_dh_compute_kdf(3)).
+func DHComputeKDF(p DHParams, kdf KDF, n int) ([]byte, error) {
+	kp, err := p.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkType("dh_compute", p.Private.id, kdf.Hash); err != nil {
+		return nil, err
+	}
+	if n <= 0 || n > maxPayload {
+		return nil, invalid("dh_compute", p.Private.id, "output length "+strconv.Itoa(n)+" out of range")
+	}
+	var h cstring
+	kk := keyctl.KDFParams{HashName: h.set(kdf.Hash), OtherInfoLen: uint32(len(kdf.OtherInfo))}
+	if len(kdf.OtherInfo) > 0 {
+		kk.OtherInfo = &kdf.OtherInfo[0]
+	}
+	buf := make([]byte, n)
+	got, e := keyctl.DHCompute(&kp, buf, &kk)
+	if e != 0 {
+		Wipe(buf)
+		return nil, fail("dh_compute", p.Private.id, e)
+	}
+	return buf[:got], nil
+}
+
+func (p DHParams) check() (keyctl.DHParams, error) {
+	for _, k := range [...]Key{p.Private, p.Prime, p.Base} {
+		if err := k.check("dh_compute"); err != nil {
+			return keyctl.DHParams{}, err
+		}
+	}
+	return keyctl.DHParams{Private: int32(p.Private.id), Prime: int32(p.Prime.id), Base: int32(p.Base.id)}, nil
+}

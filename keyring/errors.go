@@ -1,0 +1,146 @@
+package keyring
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	"github.com/kernkeys/kernkeys/internal/keyctl"
+)
+
+// Sentinel errors. Every error the package returns is an *Error; match it
+// with errors.Is against these, or against the errno itself
+// (errors.Is(err, unix.ENOKEY) works too).
+var (
+	// ErrNotFound: ENOKEY, the key does not exist, is not reachable, or a
+	// request_key had nobody to construct it; and ENOENT, a keyring does
+	// not link the key (unlink, move).
+	ErrNotFound = errors.New("key not found")
+	// ErrExpired: EKEYEXPIRED.
+	ErrExpired = errors.New("key has expired")
+	// ErrRevoked: EKEYREVOKED.
+	ErrRevoked = errors.New("key has been revoked")
+	// ErrRejected: EKEYREJECTED, a negative key made by Reject.
+	ErrRejected = errors.New("key was rejected")
+	// ErrPermission: EACCES or EPERM. The errors also match os.ErrPermission.
+	ErrPermission = errors.New("permission denied")
+	// ErrQuota: EDQUOT, the owner's key count or byte quota is exhausted.
+	ErrQuota = errors.New("key quota exceeded")
+	// ErrNotSupported: the running kernel lacks the feature (EOPNOTSUPP,
+	// ENODEV for an unknown key type, ENOSYS), or this GOOS has no keys.
+	ErrNotSupported = errors.New("not supported")
+	// ErrInvalid: EINVAL, including input this package refuses before it
+	// reaches the kernel.
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// Error is the one error type of the package: the operation, the key it was
+// applied to and the kernel's errno. It unwraps to the errno.
+type Error struct {
+	// Op names the operation in the kernel's words: "add_key",
+	// "request_key", or the keyctl command ("describe", "read", ...).
+	Op string
+	// ID is the key or keyring operated on; 0 when there is none.
+	ID ID
+	// Errno is the kernel's answer. Input refused before any system call
+	// carries EINVAL.
+	Errno syscall.Errno
+	// Reason says what was wrong with refused input, or names the missing
+	// kernel feature. It never contains key material.
+	Reason string
+}
+
+func (e *Error) Error() string {
+	s := "keyring: " + e.Op
+	if e.ID != 0 {
+		s += " " + e.ID.String()
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s + ": " + e.Errno.Error()
+}
+
+// Unwrap returns the errno.
+func (e *Error) Unwrap() error { return e.Errno }
+
+// Is matches the package's sentinels and os.ErrPermission.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.Errno == keyctl.ENOKEY || e.Errno == syscall.ENOENT
+	case ErrExpired:
+		return e.Errno == keyctl.EKEYEXPIRED
+	case ErrRevoked:
+		return e.Errno == keyctl.EKEYREVOKED
+	case ErrRejected:
+		return e.Errno == keyctl.EKEYREJECTED
+	case ErrPermission, os.ErrPermission:
+		return e.Errno == syscall.EACCES || e.Errno == syscall.EPERM
+	case ErrQuota:
+		return e.Errno == keyctl.EDQUOT
+	case ErrNotSupported:
+		return isUnsupported(e.Errno)
+	case ErrInvalid:
+		return e.Errno == syscall.EINVAL
+	}
+	return false
+}
+
+func isUnsupported(e syscall.Errno) bool {
+	return e == syscall.EOPNOTSUPP || e == syscall.ENODEV || e == syscall.ENOSYS
+}
+
+// feature names what a keyctl command needs when the kernel answers that it
+// does not support it.
+func feature(op string) string {
+	switch op {
+	case "dh_compute":
+		return "Diffie-Hellman operations (CONFIG_KEY_DH_OPERATIONS)"
+	case "pkey_query", "pkey_encrypt", "pkey_verify":
+		return "public-key operations (CONFIG_ASYMMETRIC_KEY_TYPE, on a key type that has them)"
+	case "pkey_decrypt", "pkey_sign":
+		return "private-key operations (CONFIG_ASYMMETRIC_KEY_TYPE with a private key, e.g. CONFIG_PKCS8_PRIVATE_KEY_PARSER)"
+	case "watch_key":
+		return "key notifications (CONFIG_KEY_NOTIFICATIONS)"
+	case "watch_queue":
+		return "watch queues (CONFIG_WATCH_QUEUE)"
+	case "get_persistent":
+		return "persistent keyrings (CONFIG_PERSISTENT_KEYRINGS)"
+	case "restrict_keyring":
+		return "keyring restrictions (Linux 4.12)"
+	case "move":
+		return "KEYCTL_MOVE (Linux 5.1)"
+	case "capabilities":
+		return "KEYCTL_CAPABILITIES (Linux 5.3)"
+	case "invalidate":
+		return "KEYCTL_INVALIDATE (Linux 3.5)"
+	}
+	return ""
+}
+
+// fail is the choke point that turns an errno into the package's error.
+func fail(op string, id ID, errno syscall.Errno) error {
+	e := &Error{Op: op, ID: id, Errno: errno}
+	if errno == syscall.ENOSYS && !keyctl.Supported {
+		e.Reason = "the Linux key retention service is not available on this system"
+	} else if isUnsupported(errno) {
+		e.Reason = feature(op)
+	}
+	return e
+}
+
+// failType is fail for add_key and request_key, whose ENODEV means the key
+// type is not in the running kernel.
+func failType(op string, id ID, typ string, errno syscall.Errno) error {
+	err := fail(op, id, errno)
+	if errno == syscall.ENODEV {
+		err.(*Error).Reason = "key type " + quote(typ) + " is not available in the running kernel"
+	}
+	return err
+}
+
+// invalid reports input refused before any system call.
+func invalid(op string, id ID, reason string) error {
+	return &Error{Op: op, ID: id, Errno: syscall.EINVAL, Reason: reason}
+}

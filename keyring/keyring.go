@@ -1,0 +1,309 @@
+package keyring
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strconv"
+	"syscall"
+
+	"github.com/kernkeys/kernkeys/internal/keyctl"
+)
+
+// Payload limits (security/keys/keyctl.c, user_defined.c).
+const (
+	maxPayload     = 1<<20 - 1 // add_key and instantiate
+	maxUserPayload = 32767     // user and logon keys
+)
+
+// checkPayload refuses what add_key would for well-known types.
+func checkPayload(op string, id ID, typ string, payload []byte) error {
+	switch {
+	case typ == "keyring" && len(payload) != 0:
+		return invalid(op, id, "a keyring takes no payload")
+	case (typ == "user" || typ == "logon") && len(payload) == 0:
+		return invalid(op, id, typ+" key payload is empty")
+	case (typ == "user" || typ == "logon") && len(payload) > maxUserPayload:
+		return invalid(op, id, typ+" key payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxUserPayload))
+	case len(payload) > maxPayload:
+		return invalid(op, id, "payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxPayload))
+	}
+	return nil
+}
+
+// Add creates a key of type typ and description desc with the given payload
+// and links it into r (add_key(2)). If r already links a key of the same
+// type and description, that key is updated instead and its ID returned.
+// The payload is copied by the kernel; the caller still owns and should Wipe
+// it.
+//
+// Errors: ErrInvalid (refused before the call: empty or over-long type or
+// description, a NUL in either, a type starting with '.', a payload the type
+// cannot take, a zero r), ErrNotSupported (the key type is not in the
+// running kernel), ErrQuota, ErrPermission (no WRITE on r), ErrNotFound (r
+// does not exist).
+func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
+	if err := r.checkAdd(typ, desc, payload); err != nil {
+		return Key{}, err
+	}
+	var t, d cstring
+	id, e := keyctl.AddKey(t.set(typ), d.set(desc), payload, int32(r.id))
+	if e != 0 {
+		return Key{}, failType("add_key", r.id, typ, e)
+	}
+	return Key{ID(id)}, nil
+}
+
+func (r Keyring) checkAdd(typ, desc string, payload []byte) error {
+	if err := r.check("add_key"); err != nil {
+		return err
+	}
+	if err := checkType("add_key", r.id, typ); err != nil {
+		return err
+	}
+	if typ == "keyring" {
+		if err := checkName("add_key", r.id, desc); err != nil {
+			return err
+		}
+	} else if err := checkDesc("add_key", r.id, "description", desc); err != nil {
+		return err
+	}
+	return checkPayload("add_key", r.id, typ, payload)
+}
+
+// AddKeyring creates a keyring named name and links it into r (add_key(2)
+// with type "keyring"). An existing keyring of that name in r is replaced
+// by the new, empty one. Errors as for Add.
+func (r Keyring) AddKeyring(name string) (Keyring, error) {
+	k, err := r.Add("keyring", name, nil)
+	return Keyring{k}, err
+}
+
+// Search looks for a key of type typ and description desc in r and,
+// recursively, in the keyrings it links to that the caller may search
+// (KEYCTL_SEARCH, keyctl_search(3)). If dest is not the zero Keyring, the
+// key found is linked into it. Search does not allocate for descriptions
+// under 128 bytes.
+//
+// Errors: ErrNotFound, ErrExpired or ErrRevoked (the match is expired or
+// revoked), ErrPermission, ErrInvalid (refused before the call), ENOTDIR
+// (r or dest is not a keyring).
+func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
+	if err := r.check("search"); err != nil {
+		return Key{}, err
+	}
+	if err := checkType("search", r.id, typ); err != nil {
+		return Key{}, err
+	}
+	if err := checkDesc("search", r.id, "description", desc); err != nil {
+		return Key{}, err
+	}
+	if dest.id != 0 {
+		if err := dest.check("search"); err != nil {
+			return Key{}, err
+		}
+	}
+	var t, d cstring
+	id, e := keyctl.Search(int32(r.id), t.set(typ), d.set(desc), int32(dest.id))
+	if e != 0 {
+		return Key{}, fail("search", r.id, e)
+	}
+	return Key{ID(id)}, nil
+}
+
+// Link links k into r (KEYCTL_LINK, keyctl_link(3)), displacing a key of the
+// same type and description.
+//
+// Errors: ErrPermission (no LINK on k or no WRITE on r), EDEADLK (the link
+// would make a cycle), ENFILE (r is full), ErrQuota, ErrNotFound, ENOTDIR.
+func (r Keyring) Link(k Key) error {
+	if err := r.check("link"); err != nil {
+		return err
+	}
+	if err := k.check("link"); err != nil {
+		return err
+	}
+	if e := keyctl.Link(int32(k.id), int32(r.id)); e != 0 {
+		return fail("link", k.id, e)
+	}
+	return nil
+}
+
+// Unlink removes r's link to k (KEYCTL_UNLINK, keyctl_unlink(3)). It needs
+// WRITE on r only.
+//
+// Errors: ErrNotFound (r does not link k, or either does not exist),
+// ErrPermission, ENOTDIR.
+func (r Keyring) Unlink(k Key) error {
+	if err := r.check("unlink"); err != nil {
+		return err
+	}
+	if err := k.check("unlink"); err != nil {
+		return err
+	}
+	if e := keyctl.Unlink(int32(k.id), int32(r.id)); e != 0 {
+		return fail("unlink", k.id, e)
+	}
+	return nil
+}
+
+// Move moves k's link from r to the keyring to (KEYCTL_MOVE, keyctl_move(3),
+// Linux 5.1), displacing a key of the same type and description in to.
+//
+// Errors: ErrNotFound (r does not link k), ErrPermission, EDEADLK,
+// ErrNotSupported (kernel before 5.1).
+func (r Keyring) Move(k Key, to Keyring) error { return r.move(k, to, 0) }
+
+// MoveExclusive is Move, but fails with EEXIST (errors.Is(err, fs.ErrExist))
+// instead of displacing a matching key in to (KEYCTL_MOVE_EXCL).
+func (r Keyring) MoveExclusive(k Key, to Keyring) error { return r.move(k, to, keyctl.MoveExcl) }
+
+func (r Keyring) move(k Key, to Keyring, flags uint32) error {
+	for _, c := range [...]Key{r.Key, k, to.Key} {
+		if err := c.check("move"); err != nil {
+			return err
+		}
+	}
+	if e := keyctl.Move(int32(k.id), int32(r.id), int32(to.id), flags); e != 0 {
+		return fail("move", k.id, e)
+	}
+	return nil
+}
+
+// Clear unlinks every key from r (KEYCTL_CLEAR, keyctl_clear(3)).
+//
+// Errors: ErrPermission (no WRITE), ErrNotFound, ENOTDIR.
+func (r Keyring) Clear() error { return r.simple("clear", keyctl.Clear) }
+
+// Links returns the keys r links to, in the kernel's order (KEYCTL_READ on a
+// keyring). It needs READ on r, or possession with SEARCH.
+//
+// Errors: as for ReadInto; ENOTDIR when r is not a keyring.
+func (r Keyring) Links() ([]Key, error) {
+	d, err := r.Describe()
+	if err != nil {
+		return nil, err
+	}
+	if d.Type != "keyring" {
+		return nil, &Error{Op: "read", ID: r.id, Errno: syscall.ENOTDIR, Reason: "a " + quote(d.Type) + " key is not a keyring"}
+	}
+	b, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]Key, len(b)/4)
+	for i := range keys {
+		keys[i] = Key{ID(int32(binary.NativeEndian.Uint32(b[4*i:])))}
+	}
+	return keys, nil
+}
+
+// Restrict restricts which keys may be linked into r (KEYCTL_RESTRICT_KEYRING,
+// keyctl_restrict_keyring(3), Linux 4.12). typ names the key type that
+// checks links ("asymmetric" is the one in mainline) and restriction is its
+// rule, such as "builtin_trusted" or "key_or_keyring:<serial>". With both
+// empty, r accepts no new links at all. A restriction cannot be removed.
+//
+// Errors: ErrInvalid (a restriction without a type; a rule the type does not
+// know), EEXIST (already restricted), ErrPermission (no SETATTR),
+// ErrNotSupported.
+func (r Keyring) Restrict(typ, restriction string) error {
+	if err := r.check("restrict_keyring"); err != nil {
+		return err
+	}
+	if typ == "" {
+		if restriction != "" {
+			return invalid("restrict_keyring", r.id, "a restriction needs a key type")
+		}
+		if e := keyctl.RestrictKeyring(int32(r.id), nil, nil); e != 0 {
+			return fail("restrict_keyring", r.id, e)
+		}
+		return nil
+	}
+	if err := checkType("restrict_keyring", r.id, typ); err != nil {
+		return err
+	}
+	var t, rs cstring
+	var rp *byte
+	if restriction != "" {
+		if err := checkDesc("restrict_keyring", r.id, "restriction", restriction); err != nil {
+			return err
+		}
+		rp = rs.set(restriction)
+	}
+	if e := keyctl.RestrictKeyring(int32(r.id), t.set(typ), rp); e != 0 {
+		return fail("restrict_keyring", r.id, e)
+	}
+	return nil
+}
+
+// RequestOptions are the optional arguments of Request. The zero value
+// requests without an upcall and links the result nowhere new.
+type RequestOptions struct {
+	// CalloutInfo, when not nil, lets the kernel construct a missing key by
+	// running /sbin/request-key with this text as the callout information.
+	// When nil, a missing key is ErrNotFound and nothing is left behind.
+	CalloutInfo []byte
+	// Destination receives a link to the key. The zero Keyring means the
+	// thread's default request-key keyring (SetDefaultRequestKeyring), which
+	// the kernel uses only for a key it constructs.
+	Destination Keyring
+}
+
+// Request finds a key of type typ and description desc in the calling
+// thread's keyrings (thread, process, session), or has it constructed
+// (request_key(2), request_key(3)).
+//
+// Errors: ErrNotFound (no such key and no upcall, the upcall failed, or the
+// type is not in the kernel: request_key answers ENOKEY for an unknown type
+// where add_key answers ENODEV), ErrRejected or ErrExpired (a negative key
+// is cached), ErrInvalid (refused before the call), ErrPermission.
+func Request(typ, desc string, o RequestOptions) (Key, error) {
+	if err := checkType("request_key", 0, typ); err != nil {
+		return Key{}, err
+	}
+	if err := checkDesc("request_key", 0, "description", desc); err != nil {
+		return Key{}, err
+	}
+	if o.Destination.id != 0 {
+		if err := o.Destination.check("request_key"); err != nil {
+			return Key{}, err
+		}
+	}
+	var t, d, c cstring
+	var cp *byte
+	if o.CalloutInfo != nil {
+		switch {
+		case len(o.CalloutInfo) > maxDescLen:
+			return Key{}, invalid("request_key", 0, "callout information is longer than "+strconv.Itoa(maxDescLen)+" bytes")
+		case bytes.IndexByte(o.CalloutInfo, 0) >= 0:
+			return Key{}, invalid("request_key", 0, "callout information contains a NUL byte")
+		}
+		cp = c.set(string(o.CalloutInfo))
+	}
+	id, e := keyctl.RequestKey(t.set(typ), d.set(desc), cp, int32(o.Destination.id))
+	if e != 0 {
+		return Key{}, failType("request_key", o.Destination.id, typ, e)
+	}
+	return Key{ID(id)}, nil
+}
+
+// Persistent returns the persistent keyring of uid (-1: the caller's) and
+// links it into dest (KEYCTL_GET_PERSISTENT, keyctl_get_persistent(3)). It
+// outlives sessions and expires after /proc/sys/kernel/keys/persistent_keyring_expiry
+// seconds without use. Another uid's needs CAP_SETUID.
+//
+// Errors: ErrPermission, ErrNotSupported (no CONFIG_PERSISTENT_KEYRINGS),
+// ErrInvalid.
+func Persistent(uid int, dest Keyring) (Keyring, error) {
+	if err := dest.check("get_persistent"); err != nil {
+		return Keyring{}, err
+	}
+	if uid < -1 || uid >= 1<<32-1 {
+		return Keyring{}, invalid("get_persistent", dest.id, "uid out of range")
+	}
+	id, e := keyctl.GetPersistent(int32(uid), int32(dest.id))
+	if e != 0 {
+		return Keyring{}, fail("get_persistent", dest.id, e)
+	}
+	return ID(id).Keyring(), nil
+}

@@ -1,0 +1,148 @@
+package keyring
+
+import (
+	"encoding/binary"
+	"syscall"
+
+	"github.com/kernkeys/kernkeys/internal/keyctl"
+)
+
+// WatchQueue is a notification pipe that receives key change notifications
+// (Linux 5.8, CONFIG_WATCH_QUEUE and CONFIG_KEY_NOTIFICATIONS). It wraps a
+// file descriptor: Close it.
+type WatchQueue struct {
+	rd, wr int
+	buf    []byte
+}
+
+// NewWatchQueue opens a watch queue with room for size notifications
+// (1..512 per page of pipe buffer; the kernel caps it).
+//
+// Errors: ErrNotSupported (no CONFIG_WATCH_QUEUE), ErrInvalid.
+func NewWatchQueue(size int) (*WatchQueue, error) {
+	if size <= 0 || size > 16384 {
+		return nil, invalid("watch_queue", 0, "size out of range")
+	}
+	rd, wr, e := keyctl.NotificationPipe(size)
+	if e != 0 {
+		if e == syscall.EINVAL {
+			// pipe2 rejects O_NOTIFICATION_PIPE when watch queues are compiled out.
+			e = syscall.EOPNOTSUPP
+		}
+		return nil, fail("watch_queue", 0, e)
+	}
+	return &WatchQueue{rd: rd, wr: wr, buf: make([]byte, 4096)}, nil
+}
+
+// Close closes the queue; watches on it end.
+func (q *WatchQueue) Close() error {
+	e1 := keyctl.CloseFD(q.rd)
+	e2 := keyctl.CloseFD(q.wr)
+	if e1 != 0 {
+		return fail("close", 0, e1)
+	}
+	if e2 != 0 {
+		return fail("close", 0, e2)
+	}
+	return nil
+}
+
+// Watch delivers notifications about k (and, for a keyring, about its links)
+// to q, tagged with watchID (KEYCTL_WATCH_KEY, keyctl_watch_key(3)).
+//
+// Errors: ErrNotSupported (no CONFIG_KEY_NOTIFICATIONS), EBUSY (already
+// watched through q), ErrPermission (no VIEW).
+func (k Key) Watch(q *WatchQueue, watchID uint8) error {
+	return k.watch(q, int(watchID))
+}
+
+// Unwatch removes k's watch from q.
+func (k Key) Unwatch(q *WatchQueue) error {
+	return k.watch(q, -1)
+}
+
+func (k Key) watch(q *WatchQueue, watchID int) error {
+	if err := k.check("watch_key"); err != nil {
+		return err
+	}
+	if e := keyctl.WatchKey(int32(k.id), q.rd, watchID); e != 0 {
+		return fail("watch_key", k.id, e)
+	}
+	return nil
+}
+
+// NotificationType is what happened to a watched key (enum
+// key_notification_subtype).
+type NotificationType uint8
+
+// The notification types.
+const (
+	KeyInstantiated NotificationType = iota
+	KeyUpdated
+	KeyLinked
+	KeyUnlinked
+	KeyCleared
+	KeyRevoked
+	KeyInvalidated
+	KeySetattr
+	// WatchRemoved and WatchLoss are meta notifications: a watched key
+	// went away, or the queue overflowed.
+	WatchRemoved NotificationType = 0x80
+	WatchLoss    NotificationType = 0x81
+)
+
+// Notification is one record read from a WatchQueue.
+type Notification struct {
+	Type    NotificationType
+	WatchID uint8
+	Key     Key
+	// Aux is the other key of KeyLinked and KeyUnlinked.
+	Aux Key
+}
+
+// Read blocks until notifications arrive and returns them.
+func (q *WatchQueue) Read() ([]Notification, error) {
+	n, e := keyctl.ReadFD(q.rd, q.buf)
+	if e != 0 {
+		return nil, fail("read", 0, e)
+	}
+	return ParseNotifications(q.buf[:n])
+}
+
+// ParseNotifications decodes watch-queue records (struct watch_notification
+// and struct key_notification, native endian). Records of other watch types
+// are skipped.
+func ParseNotifications(b []byte) ([]Notification, error) {
+	const (
+		typeMeta      = 0
+		typeKeyNotify = 1
+	)
+	var out []Notification
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return out, invalid("read", 0, "truncated notification")
+		}
+		hdr := binary.NativeEndian.Uint32(b)
+		info := binary.NativeEndian.Uint32(b[4:])
+		size := int(info & 0x7f) // WATCH_INFO_LENGTH, in bytes
+		if size < 8 || size > len(b) {
+			return out, invalid("read", 0, "bad notification length")
+		}
+		rec := b[:size]
+		b = b[size:]
+		typ, sub := hdr&0xffffff, uint8(hdr>>24)
+		n := Notification{WatchID: uint8(info >> 8)}
+		switch {
+		case typ == typeMeta:
+			n.Type = NotificationType(0x80 | sub)
+		case typ == typeKeyNotify && size >= 16:
+			n.Type = NotificationType(sub)
+			n.Key = ID(int32(binary.NativeEndian.Uint32(rec[8:]))).Key()
+			n.Aux = ID(int32(binary.NativeEndian.Uint32(rec[12:]))).Key()
+		default:
+			continue
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
