@@ -36,6 +36,9 @@ func checkPayload(op string, id ID, typ string, payload []byte) error {
 // The payload is copied by the kernel; the caller still owns and should Wipe
 // it.
 //
+// An empty description is refused, except for "asymmetric" keys, which the
+// kernel names after their certificate.
+//
 // Errors: ErrInvalid (refused before the call: empty or over-long type or
 // description, a NUL in either, a type starting with '.', a payload the type
 // cannot take, a zero r), ErrNotSupported (the key type is not in the
@@ -46,7 +49,11 @@ func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
 		return Key{}, err
 	}
 	var t, d cstring
-	id, e := keyctl.AddKey(t.set(typ), d.set(desc), payload, int32(r.id))
+	var dp *byte
+	if desc != "" {
+		dp = d.set(desc)
+	}
+	id, e := keyctl.AddKey(t.set(typ), dp, payload, int32(r.id))
 	if e != 0 {
 		return Key{}, failType("add_key", r.id, typ, e)
 	}
@@ -60,12 +67,17 @@ func (r Keyring) checkAdd(typ, desc string, payload []byte) error {
 	if err := checkType("add_key", r.id, typ); err != nil {
 		return err
 	}
-	if typ == "keyring" {
+	switch {
+	case typ == "keyring":
 		if err := checkName("add_key", r.id, desc); err != nil {
 			return err
 		}
-	} else if err := checkDesc("add_key", r.id, "description", desc); err != nil {
-		return err
+	case typ == "asymmetric" && desc == "":
+		// The kernel names the key from its certificate.
+	default:
+		if err := checkDesc("add_key", r.id, "description", desc); err != nil {
+			return err
+		}
 	}
 	return checkPayload("add_key", r.id, typ, payload)
 }

@@ -26,26 +26,26 @@ type ChildOptions struct {
 	Env []string
 }
 
-// InChild re-runs the calling test in a child process of the test binary
+// RunChild re-runs the calling test in a child process of the test binary
 // (through /proc/self/exe) and reports the child's result as the test's.
-// It returns true in the child, where the test body should run, and false
-// in the parent once the child is done:
+// In the child, IsChild is true and the test takes its child branch:
 //
 //	func TestX(t *testing.T) {
-//		s := keytest.Session(t)
-//		if !keytest.InChild(t, keytest.ChildOptions{UserNS: true}) {
+//		if keytest.IsChild(t) {
+//			... // runs in the child, which inherits s as its session
 //			return
 //		}
-//		... // runs in the child, which inherits s as its session
+//		s := keytest.Session(t)
+//		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
 //	}
 //
-// The child is started from the calling thread, which InChild locks, so it
+// The child is started from the calling thread, which RunChild locks, so it
 // inherits that thread's session keyring on all its threads. When user
 // namespaces are unavailable, the test is skipped with the reason.
-func InChild(t *testing.T, o ChildOptions) bool {
+func RunChild(t *testing.T, o ChildOptions) {
 	t.Helper()
 	if IsChild(t) {
-		return true
+		t.Fatal("RunChild called in the child; take the IsChild branch first")
 	}
 	runtime.LockOSThread() // the child must fork from this thread; never unlocked
 	cmd := exec.Command("/proc/self/exe", "-test.run="+runPattern(t.Name()), "-test.v", "-test.count=1", "-test.timeout=5m")
@@ -88,7 +88,6 @@ func InChild(t *testing.T, o ChildOptions) bool {
 	if testing.Verbose() {
 		t.Logf("child (pid %s) output:\n%s", strconv.Itoa(cmd.Process.Pid), report)
 	}
-	return false
 }
 
 // userNSUnavailable tells the errors clone(CLONE_NEWUSER) gives when user

@@ -102,7 +102,7 @@ func Gettid() int { return keyctl.Gettid() }
 // childEnv names the test a child process was started to run.
 const childEnv = "KERNKEYS_TEST_CHILD"
 
-// IsChild reports whether this process is a child started by InChild for t.
+// IsChild reports whether this process is a child started by RunChild for t.
 func IsChild(t testing.TB) bool { return os.Getenv(childEnv) == t.Name() }
 
 // runPattern is the -test.run pattern that selects exactly the named test.

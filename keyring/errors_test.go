@@ -1,0 +1,181 @@
+package keyring_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// Every documented errors.Is relation of *Error, both ways.
+func TestErrorIs(t *testing.T) {
+	sentinels := []error{keyring.ErrNotFound, keyring.ErrExpired, keyring.ErrRevoked, keyring.ErrRejected,
+		keyring.ErrPermission, keyring.ErrQuota, keyring.ErrNotSupported, keyring.ErrInvalid}
+	for _, c := range []struct {
+		errno syscall.Errno
+		match []error // sentinels it matches; every other one must not match
+		also  []error // other targets it matches
+	}{
+		{syscall.ENOKEY, []error{keyring.ErrNotFound}, nil},
+		{syscall.ENOENT, []error{keyring.ErrNotFound}, []error{fs.ErrNotExist}},
+		{syscall.EKEYEXPIRED, []error{keyring.ErrExpired}, nil},
+		{syscall.EKEYREVOKED, []error{keyring.ErrRevoked}, nil},
+		{syscall.EKEYREJECTED, []error{keyring.ErrRejected}, nil},
+		{syscall.EACCES, []error{keyring.ErrPermission}, []error{os.ErrPermission, fs.ErrPermission}},
+		{syscall.EPERM, []error{keyring.ErrPermission}, []error{os.ErrPermission}},
+		{syscall.EDQUOT, []error{keyring.ErrQuota}, nil},
+		{syscall.EOPNOTSUPP, []error{keyring.ErrNotSupported}, []error{errors.ErrUnsupported}},
+		{syscall.ENODEV, []error{keyring.ErrNotSupported}, nil},
+		{syscall.ENOSYS, []error{keyring.ErrNotSupported}, []error{errors.ErrUnsupported}},
+		{syscall.EINVAL, []error{keyring.ErrInvalid}, nil},
+		{syscall.ENOTDIR, nil, nil},
+		{syscall.EDEADLK, nil, nil},
+		{syscall.EEXIST, nil, []error{fs.ErrExist}},
+	} {
+		err := error(&keyring.Error{Op: "op", ID: 5, Errno: c.errno})
+		if !errors.Is(err, c.errno) {
+			t.Errorf("%v: does not unwrap to its errno", c.errno)
+		}
+		for _, s := range sentinels {
+			want := false
+			for _, m := range c.match {
+				want = want || m == s
+			}
+			if got := errors.Is(err, s); got != want {
+				t.Errorf("errors.Is(%v error, %v) = %v, want %v", c.errno, s, got, want)
+			}
+		}
+		for _, a := range c.also {
+			if !errors.Is(err, a) {
+				t.Errorf("errors.Is(%v error, %v) = false", c.errno, a)
+			}
+		}
+	}
+	e := &keyring.Error{Op: "describe", ID: 42, Errno: syscall.EACCES}
+	if got, want := e.Error(), "keyring: describe 42: permission denied"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// Bad input is refused with ErrInvalid before any system call; nothing
+// panics. (The kernel would answer EINVAL or, for names starting with '.',
+// EPERM: the library's answer is ErrInvalid either way.)
+func TestInvalidInput(t *testing.T) {
+	s := keytest.Session(t)
+	k := must(s.Add("user", "valid", []byte("x")))(t)
+	long := strings.Repeat("d", 4096)
+	var zero keyring.Keyring
+	for name, call := range map[string]func() error{
+		"empty type":              func() error { _, err := s.Add("", "d", []byte("x")); return err },
+		"empty description":       func() error { _, err := s.Add("user", "", []byte("x")); return err },
+		"NUL in type":             func() error { _, err := s.Add("us\x00er", "d", []byte("x")); return err },
+		"NUL in description":      func() error { _, err := s.Add("user", "d\x00", []byte("x")); return err },
+		"type of 32 bytes":        func() error { _, err := s.Add(strings.Repeat("t", 32), "d", []byte("x")); return err },
+		"description of 4096":     func() error { _, err := s.Add("user", long, []byte("x")); return err },
+		"type starting with .":    func() error { _, err := s.Add(".user", "d", []byte("x")); return err },
+		"keyring name with .":     func() error { _, err := s.AddKeyring(".ring"); return err },
+		"session name with .":     func() error { _, err := keyring.JoinSession(".session"); return err },
+		"empty session name":      func() error { _, err := keyring.JoinSession(""); return err },
+		"empty user payload":      func() error { _, err := s.Add("user", "d", nil); return err },
+		"user payload of 32768":   func() error { _, err := s.Add("user", "d", make([]byte, 32768)); return err },
+		"payload of 1 MiB":        func() error { _, err := s.Add("big_key", "d", make([]byte, 1<<20)); return err },
+		"keyring with payload":    func() error { _, err := s.Add("keyring", "r", []byte("x")); return err },
+		"add to the zero keyring": func() error { _, err := zero.Add("user", "d", []byte("x")); return err },
+		"unknown special ID":      func() error { _, err := keyring.ID(-9).Key().Describe(); return err },
+		"zero key":                func() error { _, err := keyring.Key{}.Read(); return err },
+		"undefined perm bits":     func() error { return k.SetPerm(0xc0000000) },
+		"empty search type":       func() error { _, err := s.Search("", "valid", zero); return err },
+		"empty search desc":       func() error { _, err := s.Search("user", "", zero); return err },
+		"search into bad dest":    func() error { _, err := s.Search("user", "valid", keyring.ID(-100).Keyring()); return err },
+		"request with NUL":        func() error { _, err := keyring.Request("user", "a\x00b", keyring.RequestOptions{}); return err },
+		"callout with NUL": func() error {
+			_, err := keyring.Request("user", "x", keyring.RequestOptions{CalloutInfo: []byte{'a', 0}})
+			return err
+		},
+		"update over a page":       func() error { return k.Update(make([]byte, os.Getpagesize()+1)) },
+		"negative timeout":         func() error { return k.SetTimeout(-time.Nanosecond) },
+		"negative uid":             func() error { return k.Chown(-5, keyring.Unchanged) },
+		"restriction without type": func() error { return s.Restrict("", "builtin_trusted") },
+		"persistent uid -2":        func() error { _, err := keyring.Persistent(-2, s); return err },
+		"bad default reqkey":       func() error { _, err := keyring.SetDefaultRequestKeyring(6); return err },
+		"reject with errno 0":      func() error { return k.Reject(0, 0, zero) },
+		"watch queue size 0":       func() error { _, err := keyring.NewWatchQueue(0); return err },
+		"pkey info with NUL":       func() error { _, err := k.PkeyQuery("enc=\x00"); return err },
+		"kdf output 0":             func() error { _, err := keyring.DHComputeKDF(keyring.DHParams{Private: k, Prime: k, Base: k}, keyring.KDF{Hash: "sha256"}, 0); return err },
+		"dh zero key":              func() error { _, err := keyring.DHCompute(keyring.DHParams{Private: k}); return err },
+	} {
+		err := call()
+		var ke *keyring.Error
+		if !errors.Is(err, keyring.ErrInvalid) || !errors.As(err, &ke) || ke.Reason == "" {
+			t.Errorf("%s: got %v, want ErrInvalid with a reason", name, err)
+		}
+	}
+	// Nothing was created by any of them.
+	if l := must(s.Links())(t); len(l) != 1 {
+		t.Errorf("session links %v after refused calls", l)
+	}
+}
+
+// The rows of KERNEL-FACTS.md's errno table that need no second user; the
+// rest are in userns_test.go. Rows already pinned elsewhere: revoked
+// (TestRevoke), expired (TestSetTimeoutExpires), invalidated
+// (TestInvalidate), ENOTDIR (TestSearch), EDEADLK (TestLinkUnlinkMove),
+// NULL restriction (TestRestrict), request_key miss (TestRequest), update
+// on a keyring (TestUpdate).
+//
+// Each subtest runs on its own thread, so each takes its own session.
+func TestKernelErrnos(t *testing.T) {
+	t.Run("logon read", func(t *testing.T) {
+		s := keytest.Session(t)
+		k := must(s.Add("logon", "svc:secret", []byte("x")))(t)
+		_, err := k.Read()
+		wantErr(t, err, keyring.ErrNotSupported, syscall.EOPNOTSUPP)
+		if !strings.Contains(err.Error(), "logon") {
+			t.Errorf("error %q does not say why", err)
+		}
+	})
+	t.Run("unknown type", func(t *testing.T) {
+		s := keytest.Session(t)
+		_, err := s.Add("no_such_type", "d", []byte("x"))
+		wantErr(t, err, keyring.ErrNotSupported, syscall.ENODEV)
+		if !strings.Contains(err.Error(), `"no_such_type"`) {
+			t.Errorf("error %q does not name the type", err)
+		}
+	})
+	t.Run("encrypted key without its master", func(t *testing.T) {
+		s := keytest.Session(t)
+		k := must(s.Add("encrypted", "ek", []byte("new user:kernkeys-absent-master 32")))(t)
+		_, err := k.Read()
+		wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
+	})
+	t.Run("payload the type rejects", func(t *testing.T) {
+		s := keytest.Session(t)
+		_, err := s.Add("encrypted", "ek", []byte("garbage"))
+		wantErr(t, err, keyring.ErrInvalid, syscall.EINVAL)
+	})
+	t.Run("group keyring", func(t *testing.T) {
+		_, err := keyring.Group().Resolve()
+		wantErr(t, err, keyring.ErrInvalid, syscall.EINVAL)
+	})
+	t.Run("missing serial", func(t *testing.T) {
+		s := keytest.Session(t)
+		k := must(s.Add("user", "gone", []byte("x")))(t)
+		check(t, s.Unlink(k))
+		keytest.WaitGone(t, k)
+		_, err := k.Describe()
+		wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
+	})
+	t.Run("no permission", func(t *testing.T) {
+		s := keytest.Session(t)
+		k := must(s.Add("user", "noread", []byte("x")))(t)
+		check(t, k.SetPerm(keyring.PermView.Possessor()))
+		_, err := k.Read()
+		wantErr(t, err, keyring.ErrPermission, os.ErrPermission, syscall.EACCES)
+	})
+}
