@@ -107,8 +107,11 @@ func TestInvalidInput(t *testing.T) {
 		"reject with errno 0":      func() error { return k.Reject(0, 0, zero) },
 		"watch queue size 0":       func() error { _, err := keyring.NewWatchQueue(0); return err },
 		"pkey info with NUL":       func() error { _, err := k.PkeyQuery("enc=\x00"); return err },
-		"kdf output 0":             func() error { _, err := keyring.DHComputeKDF(keyring.DHParams{Private: k, Prime: k, Base: k}, keyring.KDF{Hash: "sha256"}, 0); return err },
-		"dh zero key":              func() error { _, err := keyring.DHCompute(keyring.DHParams{Private: k}); return err },
+		"kdf output 0": func() error {
+			_, err := keyring.DHComputeKDF(keyring.DHParams{Private: k, Prime: k, Base: k}, keyring.KDF{Hash: "sha256"}, 0)
+			return err
+		},
+		"dh zero key": func() error { _, err := keyring.DHCompute(keyring.DHParams{Private: k}); return err },
 	} {
 		err := call()
 		var ke *keyring.Error

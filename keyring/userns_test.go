@@ -185,4 +185,3 @@ func TestUserNSUserKeyring(t *testing.T) {
 	u := must(keyring.User().Resolve())(t)
 	keytest.RunChild(t, keytest.ChildOptions{UserNS: true, Env: []string{envKey(u.Key())}})
 }
-
