@@ -62,14 +62,16 @@ func (k Key) Encrypt(info string, data, out []byte) (int, error) {
 }
 
 // Decrypt decrypts data with k's private key into out (MaxDecSize bytes)
-// and returns the length written (KEYCTL_PKEY_DECRYPT).
+// and returns the length written (KEYCTL_PKEY_DECRYPT). On a key without a
+// private part the kernel answers ErrInvalid (EINVAL, observed on 6.18);
+// PkeyQuery's Supported says which operations a key has.
 func (k Key) Decrypt(info string, data, out []byte) (int, error) {
 	return k.pkey("pkey_decrypt", keyctl.PkeyDecrypt, info, data, out)
 }
 
 // Sign signs digest, a hash already computed with the algorithm info names,
 // with k's private key into out (MaxSigSize bytes) and returns the length
-// written (KEYCTL_PKEY_SIGN).
+// written (KEYCTL_PKEY_SIGN). Without a private key: as for Decrypt.
 func (k Key) Sign(info string, digest, out []byte) (int, error) {
 	return k.pkey("pkey_sign", keyctl.PkeySign, info, digest, out)
 }

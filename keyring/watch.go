@@ -2,7 +2,6 @@ package keyring
 
 import (
 	"encoding/binary"
-	"syscall"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
@@ -25,10 +24,6 @@ func NewWatchQueue(size int) (*WatchQueue, error) {
 	}
 	rd, wr, e := keyctl.NotificationPipe(size)
 	if e != 0 {
-		if e == syscall.EINVAL {
-			// pipe2 rejects O_NOTIFICATION_PIPE when watch queues are compiled out.
-			e = syscall.EOPNOTSUPP
-		}
 		return nil, fail("watch_queue", 0, e)
 	}
 	return &WatchQueue{rd: rd, wr: wr, buf: make([]byte, 4096)}, nil

@@ -16,9 +16,14 @@ const (
 
 // NotificationPipe opens a watch-queue pipe (pipe2 with O_NOTIFICATION_PIPE)
 // sized for n notifications. The read end is the queue that WatchKey takes.
+// Where the kernel has no watch queues pipe2 says ENOPKG; NotificationPipe
+// reports that as EOPNOTSUPP, like every other feature compiled out.
 func NotificationPipe(n int) (rd, wr int, errno syscall.Errno) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], oNotificationPipe|unix.O_CLOEXEC); err != nil {
+		if err == unix.ENOPKG {
+			return -1, -1, unix.EOPNOTSUPP
+		}
 		return -1, -1, err.(syscall.Errno)
 	}
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(p[0]), iocWatchQueueSetSize, uintptr(n)); e != 0 {

@@ -1,0 +1,190 @@
+//go:build linux
+
+package keyring_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// capabilities is what the running kernel says it has; a test of a feature
+// runs for real where it is present and checks the ErrNotSupported path,
+// naming the feature, where it is not. Neither path skips.
+func capabilities(t *testing.T) keyring.Capabilities {
+	t.Helper()
+	return must(keyring.KernelCapabilities())(t)
+}
+
+func wantUnsupported(t *testing.T, err error, feature string) {
+	t.Helper()
+	wantErr(t, err, keyring.ErrNotSupported)
+	if !strings.Contains(err.Error(), feature) {
+		t.Errorf("error %q does not name %s", err, feature)
+	}
+}
+
+// selfSigned returns an RSA key and a DER X.509 certificate for it.
+func selfSigned(t *testing.T) (*rsa.PrivateKey, []byte) {
+	t.Helper()
+	priv := must(rsa.GenerateKey(rand.Reader, 2048))(t)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "kernkeys test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	return priv, must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv))(t)
+}
+
+func TestPkey(t *testing.T) {
+	s := keytest.Session(t)
+	priv, cert := selfSigned(t)
+	k, err := s.Add("asymmetric", "", cert)
+	if !capabilities(t).PublicKey {
+		wantErr(t, err, keyring.ErrNotSupported)
+		return
+	}
+	check(t, err)
+	d := must(k.Describe())(t)
+	if d.Type != "asymmetric" || !strings.Contains(d.Description, "kernkeys test") {
+		t.Errorf("the kernel named the certificate's key %+v", d)
+	}
+
+	const info = "enc=pkcs1 hash=sha256"
+	q := must(k.PkeyQuery(info))(t)
+	if q.KeySize != 2048 || q.Supported&(keyring.PkeyEncrypt|keyring.PkeyVerify) != keyring.PkeyEncrypt|keyring.PkeyVerify || q.MaxEncSize != 256 {
+		t.Errorf("PkeyQuery = %+v", q)
+	}
+
+	// Encrypt in the kernel, decrypt in Go.
+	msg := []byte("a secret for the private key")
+	out := make([]byte, q.MaxEncSize)
+	n := must(k.Encrypt(info, msg, out))(t)
+	if got := must(rsa.DecryptPKCS1v15(rand.Reader, priv, out[:n]))(t); !bytes.Equal(got, msg) {
+		t.Errorf("Go decrypted %q", got)
+	}
+
+	// Sign in Go, verify in the kernel; a tampered signature is refused.
+	digest := sha256.Sum256([]byte("signed text"))
+	sig := must(rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:]))(t)
+	check(t, k.Verify(info, digest[:], sig))
+	sig[10] ^= 1
+	if err := k.Verify(info, digest[:], sig); err == nil {
+		t.Error("a tampered signature verified")
+	}
+
+	// A certificate holds no private key: the query says so, and the
+	// kernel refuses decrypt and sign with EINVAL (observed on 6.18).
+	if q.Supported&(keyring.PkeyDecrypt|keyring.PkeySign) != 0 {
+		t.Errorf("a certificate's key claims private operations: %+v", q)
+	}
+	_, err = k.Decrypt(info, out[:n], make([]byte, 256))
+	wantErr(t, err, keyring.ErrInvalid)
+	_, err = k.Sign(info, digest[:], make([]byte, 256))
+	wantErr(t, err, keyring.ErrInvalid)
+
+	// A key type without public-key operations.
+	u := must(s.Add("user", "not-a-pkey", []byte("x")))(t)
+	_, err = u.PkeyQuery(info)
+	wantUnsupported(t, err, "CONFIG_ASYMMETRIC_KEY_TYPE")
+}
+
+// RFC 3526's 1536-bit MODP group would do, but any prime shows the
+// arithmetic: 2^127-1.
+func TestDHCompute(t *testing.T) {
+	s := keytest.Session(t)
+	prime := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1))
+	base := big.NewInt(5)
+	private := big.NewInt(0x1234567890abcdef)
+	add := func(name string, v *big.Int) keyring.Key {
+		return must(s.Add("user", name, v.FillBytes(make([]byte, 16))))(t)
+	}
+	p := keyring.DHParams{Private: add("dh-private", private), Prime: add("dh-prime", prime), Base: add("dh-base", base)}
+	got, err := keyring.DHCompute(p)
+	_, kdfErr := keyring.DHComputeKDF(p, keyring.KDF{Hash: "sha256"}, 32)
+	if !capabilities(t).DiffieHellman {
+		wantUnsupported(t, err, "CONFIG_KEY_DH_OPERATIONS")
+		wantUnsupported(t, kdfErr, "CONFIG_KEY_DH_OPERATIONS")
+		return
+	}
+	check(t, err)
+	check(t, kdfErr)
+	want := new(big.Int).Exp(base, private, prime).FillBytes(make([]byte, 16))
+	if !bytes.Equal(got, want) {
+		t.Errorf("DHCompute = %x, want %x", got, want)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	s := keytest.Session(t)
+	c := capabilities(t)
+	q, err := keyring.NewWatchQueue(16)
+	if err != nil {
+		if c.Notifications {
+			t.Fatalf("the kernel has key notifications but no watch queue: %v", err)
+		}
+		wantUnsupported(t, err, "CONFIG_WATCH_QUEUE")
+		return
+	}
+	defer q.Close()
+	err = s.Watch(q, 7)
+	if !c.Notifications {
+		wantUnsupported(t, err, "CONFIG_KEY_NOTIFICATIONS")
+		return
+	}
+	check(t, err)
+	k := must(s.Add("user", "watched", []byte("x")))(t)
+	check(t, k.Update([]byte("y")))
+	got := must(q.Read())(t)
+	if len(got) == 0 || got[0].Type != keyring.KeyLinked || got[0].WatchID != 7 || got[0].Key != s.Key || got[0].Aux != k {
+		t.Errorf("notifications %+v, want first: %v linked into %v with watch ID 7", got, k, s)
+	}
+	check(t, s.Unwatch(q))
+}
+
+// Watch-queue records as the kernel lays them out (native endian).
+func TestParseNotifications(t *testing.T) {
+	rec := func(typ, sub uint32, length, id uint32, key, aux uint32) []byte {
+		b := make([]byte, 16)
+		ne.PutUint32(b, typ|sub<<24)
+		ne.PutUint32(b[4:], length|id<<8)
+		ne.PutUint32(b[8:], key)
+		ne.PutUint32(b[12:], aux)
+		return b[:length]
+	}
+	in := append(rec(1, 2, 16, 3, 100, 200), rec(0, 1, 8, 4, 0, 0)...)
+	in = append(in, rec(9, 0, 16, 0, 1, 1)...) // another watch type: skipped
+	got, err := keyring.ParseNotifications(in)
+	check(t, err)
+	want := []keyring.Notification{
+		{Type: keyring.KeyLinked, WatchID: 3, Key: keyring.ID(100).Key(), Aux: keyring.ID(200).Key()},
+		{Type: keyring.WatchLoss, WatchID: 4},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ParseNotifications = %+v, want %+v", got, want)
+	}
+	for _, bad := range [][]byte{{1, 2, 3}, rec(1, 0, 0, 0, 0, 0)[:0:0], append(rec(1, 0, 16, 0, 0, 0)[:4], 32, 0, 0, 0)} {
+		if len(bad) == 0 {
+			bad = []byte{1, 0, 0, 0, 0, 0, 0, 0} // length 0
+		}
+		if _, err := keyring.ParseNotifications(bad); err == nil {
+			t.Errorf("ParseNotifications(%x) accepted a bad record", bad)
+		}
+	}
+}
+
+var ne = binary.NativeEndian

@@ -1,0 +1,188 @@
+package keyring_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+func TestPermString(t *testing.T) {
+	for _, c := range []struct {
+		p    keyring.Perm
+		want string
+	}{
+		{0x3f010000, "alswrv-----v------------"},
+		{0x3f3f3f3f, "alswrvalswrvalswrvalswrv"},
+		{0, "------------------------"},
+		{0x3f130000, "alswrv-l--rv------------"},
+		{0x01020408, "-----v----r----w----s---"},
+		{keyring.PermAll.Possessor() | (keyring.PermView | keyring.PermRead).User() | keyring.PermSearch.Group() | keyring.PermLink.Other(),
+			"alswrv----rv--s----l----"},
+	} {
+		if got := c.p.String(); got != c.want {
+			t.Errorf("%#08x.String() = %q, want %q", uint32(c.p), got, c.want)
+		}
+		if back, err := keyring.ParsePerm(c.want); err != nil || back != c.p {
+			t.Errorf("ParsePerm(%q) = %#x, %v; want %#x", c.want, uint32(back), err, uint32(c.p))
+		}
+	}
+	if got := keyring.Perm(0x3f010000).Class(1); got != keyring.PermView {
+		t.Errorf("Class(1) = %v", got)
+	}
+}
+
+func TestParsePerm(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want keyring.Perm
+		ok   bool
+	}{
+		{"0x3f010000", 0x3f010000, true},
+		{"0X3F010000", 0x3f010000, true},
+		{"07700000000", 0x3f000000, true}, // octal, as strtoul base 0
+		{"1056964608", 0x3f000000, true},
+		{"0", 0, true},
+		{"0x40000000", 0, false}, // undefined bit
+		{"0x1ffffffff", 0, false},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"0o17", 0, false},
+		{"1_000", 0, false},
+		{"alswrv-----v-----------", 0, false},   // 23 characters
+		{"alswrv-----v-----------x", 0, false},  // bad letter
+		{"vrwsla------------------", 0, false},  // letters out of place
+		{"alswrv-----v------------ ", 0, false}, // 25 characters
+	} {
+		got, err := keyring.ParsePerm(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParsePerm(%q) = %#x, %v; want %#x, ok=%v", c.in, uint32(got), err, uint32(c.want), c.ok)
+		}
+	}
+}
+
+func TestParseDescription(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want keyring.Description
+		ok   bool
+	}{
+		{"user;0;0;3f010000;pkq", keyring.Description{Type: "user", Perm: 0x3f010000, Description: "pkq"}, true},
+		{"user;1000;100;3f010000;a;b;c\x00", keyring.Description{Type: "user", UID: 1000, GID: 100, Perm: 0x3f010000, Description: "a;b;c"}, true},
+		{"keyring;-2;65534;3f130000;_ses", keyring.Description{Type: "keyring", UID: 1<<32 - 2, GID: 65534, Perm: 0x3f130000, Description: "_ses"}, true},
+		{"user;0;0;3f010000;", keyring.Description{Type: "user", Perm: 0x3f010000}, true},
+		{"user;0;0;3f010000", keyring.Description{}, false},
+		{";0;0;3f010000;x", keyring.Description{}, false},
+		{"user;x;0;3f010000;x", keyring.Description{}, false},
+		{"user;0;0;3f01;x", keyring.Description{}, false},
+		{"user;0;0;zzzzzzzz;x", keyring.Description{}, false},
+		{"user;0;4294967296;3f010000;x", keyring.Description{}, false},
+	} {
+		got, err := keyring.ParseDescription(c.in)
+		if (err == nil) != c.ok {
+			t.Errorf("ParseDescription(%q): error %v, want ok=%v", c.in, err, c.ok)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("ParseDescription(%q) (-want +got):\n%s", c.in, diff)
+		}
+		if c.ok && !strings.HasPrefix(c.in, "keyring;-2") && got.String() != strings.TrimSuffix(c.in, "\x00") {
+			t.Errorf("String() = %q, want %q", got.String(), c.in)
+		}
+	}
+}
+
+func TestParseProcKey(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want keyring.ProcKey
+		ok   bool
+	}{
+		{"37d551d5 I--Q---     1 perm 3f010000     0     0 encrypted ek32: 134",
+			keyring.ProcKey{ID: 0x37d551d5, Flags: "I--Q---", Usage: 1, Timeout: "perm", Perm: 0x3f010000, Type: "encrypted", Summary: "ek32: 134"}, true},
+		{"250e3bff I--Q---     1 perm 0c030000     0 65534 keyring   .user_reg: 2",
+			keyring.ProcKey{ID: 0x250e3bff, Flags: "I--Q---", Usage: 1, Timeout: "perm", Perm: 0x0c030000, GID: 65534, Type: "keyring", Summary: ".user_reg: 2"}, true},
+		{"0aaaaaaa I------    12   5m 3f010000  1000  1000 asymmetri kk:  with spaces: X509.rsa",
+			keyring.ProcKey{ID: 0xaaaaaaa, Flags: "I------", Usage: 12, Timeout: "5m", Perm: 0x3f010000, UID: 1000, GID: 1000, Type: "asymmetri", Summary: "kk:  with spaces: X509.rsa"}, true},
+		{"", keyring.ProcKey{}, false},
+		{"zzzzzzzz I--Q---     1 perm 3f010000     0     0 user      x: 1", keyring.ProcKey{}, false},
+		{"00000000 I--Q---     1 perm 3f010000     0     0 user      x: 1", keyring.ProcKey{}, false},
+		{"00000001 I--Q--     1 perm 3f010000     0     0 user      x: 1", keyring.ProcKey{}, false},
+		{"00000001 I--Q---     1 perm 3f010000     0     0 user", keyring.ProcKey{}, false},
+		{"00000001 I--Q---     x perm 3f010000     0     0 user      x: 1", keyring.ProcKey{}, false},
+	} {
+		got, err := keyring.ParseProcKey(c.in)
+		if (err == nil) != c.ok {
+			t.Errorf("ParseProcKey(%q): error %v, want ok=%v", c.in, err, c.ok)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("ParseProcKey(%q) (-want +got):\n%s", c.in, diff)
+		}
+	}
+}
+
+func TestIDString(t *testing.T) {
+	for id, want := range map[keyring.ID]string{
+		keyring.ThreadKeyring: "@t", keyring.ProcessKeyring: "@p", keyring.SessionKeyring: "@s",
+		keyring.UserKeyring: "@u", keyring.UserSessionKeyring: "@us", keyring.GroupKeyring: "@g",
+		keyring.RequestKeyAuthKey: "@a", keyring.RequestorKeyring: "@r", 123: "123", -9: "-9", 0: "0",
+	} {
+		if got := id.String(); got != want {
+			t.Errorf("ID(%d).String() = %q, want %q", int32(id), got, want)
+		}
+	}
+}
+
+func FuzzParsePerm(f *testing.F) {
+	for _, s := range []string{"0x3f010000", "alswrv-----v------------", "0777", "", "------------------------"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := keyring.ParsePerm(s)
+		if err != nil {
+			return
+		}
+		if !p.Valid() {
+			t.Fatalf("ParsePerm(%q) = %#x, not Valid", s, uint32(p))
+		}
+		if back, err := keyring.ParsePerm(p.String()); err != nil || back != p {
+			t.Fatalf("round trip of %#x through %q gave %#x, %v", uint32(p), p.String(), uint32(back), err)
+		}
+	})
+}
+
+func FuzzParseDescription(f *testing.F) {
+	for _, s := range []string{"user;0;0;3f010000;pkq", "keyring;-2;65534;3f130000;_ses;x", "a;b;c;d;e", ";;;;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := keyring.ParseDescription(s)
+		if err != nil {
+			return
+		}
+		back, err := keyring.ParseDescription(d.String())
+		if err != nil || back != d {
+			t.Fatalf("round trip of %+v through %q gave %+v, %v", d, d.String(), back, err)
+		}
+	})
+}
+
+func FuzzParseProcKey(f *testing.F) {
+	f.Add("37d551d5 I--Q---     1 perm 3f010000     0     0 encrypted ek32: 134")
+	f.Add("250e3bff I--Q---     1 perm 0c030000     0 65534 keyring   .user_reg: 2")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := keyring.ParseProcKey(s)
+		if err == nil && (k.ID <= 0 || len(k.Flags) != 7 || len(k.Type) > 9) {
+			t.Fatalf("ParseProcKey(%q) = %+v", s, k)
+		}
+	})
+}
+
+func FuzzParseNotifications(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 2, 16, 3, 0, 0, 100, 0, 0, 0, 200, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keyring.ParseNotifications(b) // must not panic
+	})
+}
