@@ -18,7 +18,8 @@ import (
 // (KEYCTL_ASSUME_AUTHORITY, keyctl_assume_authority(3)). The zero Key gives
 // the authority up. The authority belongs to the calling thread: lock it.
 //
-// Errors: ErrPermission (no authorisation key for k), ErrNotFound.
+// Errors: ErrNotFound (no authorisation key for k: it is not under
+// construction for a request this thread can see).
 func AssumeAuthority(k Key) (Key, error) {
 	if k.id != 0 {
 		if err := k.check("assume_authority"); err != nil {
