@@ -1,0 +1,74 @@
+// Package keyring is a typed API over the Linux kernel key retention
+// service: add_key(2), request_key(2) and every keyctl(2) operation.
+//
+// # Keys, keyrings and IDs
+//
+// A key has a type ("user", "logon", "keyring", "asymmetric",
+// "encrypted", ...), a description, a payload, an owner, a permission mask
+// and an optional expiry. A keyring is a key whose payload is a list of
+// links to other keys. [ID] is a key's serial number, or one of the
+// negative special IDs ([SessionKeyring], [UserKeyring], ...) that the
+// kernel resolves against the calling thread. [Key] and [Keyring] are
+// handles: values, not file descriptors. They hold no reference and need no
+// Close; a key lives while a keyring links it or a thread's credentials
+// hold it, until it expires ([Key.SetTimeout]), is revoked ([Key.Revoke])
+// or invalidated ([Key.Invalidate]).
+//
+// Kernel vocabulary maps to Go vocabulary: add_key is [Keyring.Add],
+// KEYCTL_SEARCH is [Keyring.Search], KEYCTL_READ is [Key.Read] and
+// [Key.ReadInto], and so on; each method's documentation names the keyctl
+// operation, its man page and the errors to expect.
+//
+// # Threads
+//
+// Linux keeps credentials, and with them the thread (@t), process (@p) and
+// session (@s) keyrings, per OS thread, and Go moves goroutines between
+// threads. The package is built around that fact:
+//
+//   - [OnThread] runs a function on a goroutine locked to a fresh OS thread
+//     that is discarded afterwards, so a keyring change never leaks to
+//     another goroutine. [InNewSession] does the same in a new anonymous
+//     session keyring.
+//   - [JoinAnonymousSession] and [JoinSession] change only the calling
+//     thread: call them on a locked thread that is never unlocked.
+//   - [JoinProcessSession] gives every thread of the process one session
+//     keyring without cgo, using syscall.AllThreadsSyscall; with cgo linked
+//     (including -race builds) it fails with [ErrNotSupported] and changes
+//     nothing.
+//   - The process keyring (@p) is in effect per thread in Go: each thread
+//     that creates it gets its own. Prefer a session keyring.
+//   - Nothing creates a keyring implicitly: [Key.Resolve] never passes
+//     create=1; [Keyring.ResolveOrCreate] does, when asked.
+//   - Reading a key by serial needs possession through the calling thread's
+//     keyrings, or READ permission for the user: a goroutine that moved to
+//     another thread may lose possession. A child process started from a
+//     locked thread inherits that thread's session on all its threads.
+//
+// # Errors
+//
+// Every error is an [*Error] carrying the operation, the key and the
+// errno; it unwraps to the errno and matches the sentinels [ErrNotFound],
+// [ErrExpired], [ErrRevoked], [ErrRejected], [ErrPermission] (and
+// os.ErrPermission), [ErrQuota], [ErrNotSupported] and [ErrInvalid] with
+// errors.Is. Input the kernel would refuse (empty or over-long names, NUL
+// bytes, names starting with '.', payloads over a type's limit, unknown
+// special IDs, undefined permission bits) is refused with [ErrInvalid]
+// before any system call. A feature the running kernel lacks is
+// [ErrNotSupported] with the feature named in [Error.Reason].
+//
+// # Secrets
+//
+// Payloads are []byte owned by the caller; the package copies nothing it
+// does not have to and wipes the buffers it outgrows. Use [Wipe] on
+// payloads when done, and keep key material out of strings, which cannot
+// be wiped. Errors never contain payloads.
+//
+// # Kernel configuration
+//
+// CONFIG_KEYS for everything; CONFIG_PERSISTENT_KEYRINGS for [Persistent];
+// CONFIG_KEY_DH_OPERATIONS for [DHCompute]; CONFIG_ASYMMETRIC_KEY_TYPE for
+// the pkey operations ([Key.PkeyQuery] ...); CONFIG_WATCH_QUEUE and
+// CONFIG_KEY_NOTIFICATIONS for [Key.Watch]. [KernelCapabilities] reports
+// what the running kernel has. On other operating systems every operation
+// fails with [ErrNotSupported].
+package keyring
