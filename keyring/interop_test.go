@@ -46,7 +46,7 @@ func TestInteropLibraryToKeyctl(t *testing.T) {
 	if got := keyctl(t, nil, "rdescribe", id); got != d.String()+"\n" {
 		t.Errorf("keyctl rdescribe = %q, library %q", got, d.String())
 	}
-	want := fmt.Sprintf("%s: %s %5d %5d %s: %s\n", id, d.Perm, d.UID, d.GID, d.Type, d.Description)
+	want := fmt.Sprintf("%9s: %s %5d %5d %s: %s\n", id, d.Perm, d.UID, d.GID, d.Type, d.Description)
 	if got := keyctl(t, nil, "describe", id); got != want {
 		t.Errorf("keyctl describe = %q, want %q", got, want)
 	}
