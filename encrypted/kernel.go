@@ -1,0 +1,199 @@
+package encrypted
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"syscall"
+	"time"
+
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// Kernel operations: encrypted keys made from blobs and key material, and
+// moved between master keys. The kernel looks a master key up with
+// request_key(2) from the calling thread's keyrings (thread, process,
+// session) when it loads or reads an encrypted key, so the masters named
+// here must be reachable from the calling thread; run these functions on
+// one thread (runtime.LockOSThread) if the program's threads have different
+// session keyrings.
+
+// tempMasterLife bounds how long a temporary master key can outlive a
+// process that dies in the middle of Import.
+const tempMasterLife = time.Minute
+
+// Load adds an encrypted key described desc to dest from the blob b
+// ("load"), and returns it. The kernel needs b's master key, verifies the
+// HMAC and holds the decrypted data.
+//
+// Errors: keyring.ErrNotFound (the master key is not reachable),
+// ErrInvalid (the blob does not verify under it, or desc does not suit an
+// Ecryptfs key), and the errors of keyring.Keyring.Add.
+func Load(dest keyring.Keyring, desc string, b *Blob) (keyring.Key, error) {
+	if err := validateDescription("Load", b.Format, desc); err != nil {
+		return keyring.Key{}, err
+	}
+	p, err := LoadPayload(b)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	return dest.Add("encrypted", desc, p)
+}
+
+// ReadBlob reads an encrypted key's blob (KEYCTL_READ): the kernel
+// encrypts the key's data under its current master, which must be
+// reachable.
+func ReadBlob(k keyring.Key) (*Blob, error) {
+	text, err := k.Read()
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlob(text)
+}
+
+// ImportOptions are the parameters of Import.
+type ImportOptions struct {
+	// Format of the new key; its size rule applies to the key material.
+	Format Format
+	// Master is the master key the imported key ends up under. A User
+	// master must be reachable when the blob is read at the end; a
+	// Trusted one needs a kernel that accepts user-provided data.
+	Master Master
+}
+
+// Import makes an encrypted key described desc in dest that holds
+// plaintext, existing key material, under o.Master, and returns the key and
+// its blob (what the kernel reads back, to be stored and loaded later).
+//
+// The kernel creates encrypted keys from caller-chosen data only with
+// CONFIG_USER_DECRYPTED_DATA. Import works without it for User masters:
+//
+//  1. a random 32-byte temporary master key is added, as a user key
+//     "kernkeys-import:<random>", to the calling thread's session keyring
+//     with a one-minute timeout;
+//  2. plaintext is sealed under it in userspace ([Seal]) and loaded into
+//     the kernel ("load");
+//  3. the temporary master is revoked and unlinked: the kernel now holds
+//     the data;
+//  4. the key is switched to o.Master ("update") and its blob read back.
+//
+// For a Trusted master, whose type the kernel's update cannot switch to,
+// Import uses "new ... <data>" directly and fails with
+// keyring.ErrNotSupported where the kernel lacks CONFIG_USER_DECRYPTED_DATA.
+//
+// On any failure the new encrypted key is unlinked and the temporary master
+// revoked: nothing is left behind. Every buffer Import makes that holds the
+// plaintext or the temporary master key is wiped; plaintext itself belongs
+// to the caller.
+func Import(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (k keyring.Key, b *Blob, err error) {
+	const op = "Import"
+	if err := o.Format.checkDataLen(op, len(plaintext)); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	if err := o.Master.check(op); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	if err := validateDescription(op, o.Format, desc); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	defer func() {
+		if err != nil && k != (keyring.Key{}) {
+			_ = dest.Unlink(k)
+			k = keyring.Key{}
+		}
+	}()
+	if o.Master.Kind == Trusted {
+		k, err = importWithData(dest, desc, plaintext, o)
+	} else {
+		k, err = importSealed(dest, desc, plaintext, o)
+	}
+	if err != nil {
+		return k, nil, err
+	}
+	b, err = ReadBlob(k)
+	return k, b, err
+}
+
+// importWithData creates the key from "new <format> <master> <len> <hex>".
+func importWithData(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (keyring.Key, error) {
+	p, err := NewPayloadWithData(o.Format, o.Master, plaintext)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	defer Wipe(p)
+	k, err := dest.Add("encrypted", desc, p)
+	if errors.Is(err, keyring.ErrInvalid) {
+		// The payload was valid: the kernel refuses user-provided data.
+		return keyring.Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EOPNOTSUPP,
+			Reason: "importing under a " + o.Master.Kind.String() + " master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA), which the running kernel refuses"}
+	}
+	return k, err
+}
+
+// importSealed loads the data under a temporary user master and switches
+// the key to o.Master.
+func importSealed(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (k keyring.Key, err error) {
+	var nonce [8]byte
+	mk := make([]byte, 32)
+	defer Wipe(mk)
+	if _, err := rand.Read(mk); err != nil {
+		return keyring.Key{}, err
+	}
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return keyring.Key{}, err
+	}
+	temp := Master{Kind: User, Name: "kernkeys-import:" + hex.EncodeToString(nonce[:])}
+	session := keyring.Session()
+	tk, err := session.Add("user", temp.Name, mk)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	defer func() {
+		_ = tk.Revoke()
+		_ = session.Unlink(tk)
+	}()
+	if err := tk.SetTimeout(tempMasterLife); err != nil {
+		return keyring.Key{}, err
+	}
+
+	blob, err := Seal(plaintext, mk, Params{Format: o.Format, Master: temp})
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	if k, err = Load(dest, desc, blob); err != nil {
+		return keyring.Key{}, err
+	}
+	up, err := UpdatePayload(temp, o.Master)
+	if err != nil {
+		return k, err
+	}
+	return k, k.Update(up)
+}
+
+// Migrate loads the blob b (whose master must be reachable) as an
+// encrypted key described desc in dest, switches it to the master to with
+// the kernel's update, and returns the key and its new blob. The key data
+// never leaves the kernel. The kernel cannot change the master's type: use
+// [Rewrap] in userspace for that, with both master keys at hand.
+//
+// On failure the key is unlinked from dest.
+func Migrate(dest keyring.Keyring, desc string, b *Blob, to Master) (k keyring.Key, nb *Blob, err error) {
+	up, err := UpdatePayload(b.Master, to)
+	if err != nil {
+		return keyring.Key{}, nil, err
+	}
+	if k, err = Load(dest, desc, b); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = dest.Unlink(k)
+			k = keyring.Key{}
+		}
+	}()
+	if err = k.Update(up); err != nil {
+		return k, nil, err
+	}
+	nb, err = ReadBlob(k)
+	return k, nb, err
+}

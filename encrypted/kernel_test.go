@@ -1,0 +1,299 @@
+//go:build linux
+
+package encrypted
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// The master keys of shared/spec/vectors.
+var (
+	kmk  = []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	kmk2 = []byte("Sesame!")
+)
+
+// kernelSession is a fresh session holding the user masters kmk and kmk2.
+func kernelSession(t *testing.T) keyring.Keyring {
+	t.Helper()
+	s := keytest.Session(t)
+	for name, mk := range map[string][]byte{"kmk": kmk, "kmk2": kmk2} {
+		if _, err := s.Add("user", name, mk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func add(t *testing.T, r keyring.Keyring, desc string, payload []byte) keyring.Key {
+	t.Helper()
+	k, err := r.Add("encrypted", desc, payload)
+	if err != nil {
+		t.Fatalf("add_key encrypted %q: %v", desc, err)
+	}
+	return k
+}
+
+func readBlob(t *testing.T, k keyring.Key) *Blob {
+	t.Helper()
+	b, err := ReadBlob(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var kernelFormats = []struct {
+	format Format
+	size   int
+	desc   string
+}{
+	{Default, 32, "ek-default"},
+	{Default, 20, "ek-default20"},
+	{Default, 4096, "ek-default4096"},
+	{Enc32, 32, "ek-enc32"},
+	{Ecryptfs, 64, "0123456789abcdef"},
+}
+
+// Blobs the kernel creates open with Open, and the plaintext is the
+// kernel's: after the kernel moves the key to kmk2, its new blob opens to
+// the same bytes and equals our Rewrap of the first blob.
+func TestKernelMadeBlobsOpen(t *testing.T) {
+	s := kernelSession(t)
+	user := Master{Kind: User, Name: "kmk"}
+	user2 := Master{Kind: User, Name: "kmk2"}
+	for _, c := range kernelFormats {
+		p, err := NewPayload(c.format, user, c.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := add(t, s, c.desc, p)
+		b1 := readBlob(t, k)
+		plain := mustOpen(t, b1, kmk)
+		if len(plain) != c.size {
+			t.Errorf("%v/%d: opened %d bytes", c.format, c.size, len(plain))
+		}
+		up, _ := UpdatePayload(user, user2)
+		if err := k.Update(up); err != nil {
+			t.Fatal(err)
+		}
+		b2 := readBlob(t, k)
+		if got := mustOpen(t, b2, kmk2); !bytes.Equal(got, plain) {
+			t.Errorf("%v/%d: the kernel's blob under kmk2 opens to other bytes", c.format, c.size)
+		}
+		re, err := Rewrap(b1, kmk, kmk2, user2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mustMarshal(t, re) != mustMarshal(t, b2) {
+			t.Errorf("%v/%d: Rewrap differs from the kernel's update", c.format, c.size)
+		}
+	}
+}
+
+// Blobs that Seal makes load in the kernel and read back byte-identical,
+// and the kernel holds exactly the sealed bytes.
+func TestSealedBlobsLoad(t *testing.T) {
+	s := kernelSession(t)
+	for _, c := range kernelFormats {
+		plain := make([]byte, c.size)
+		rand.Read(plain)
+		b, err := Seal(plain, kmk, Params{Format: c.format, Master: Master{Kind: User, Name: "kmk"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := Load(s, c.desc, b)
+		if err != nil {
+			t.Fatalf("%v/%d: the kernel refused our blob: %v", c.format, c.size, err)
+		}
+		if got := readBlob(t, k); mustMarshal(t, got) != mustMarshal(t, b) {
+			t.Errorf("%v/%d: read back a different blob", c.format, c.size)
+		}
+		up, _ := UpdatePayload(Master{Kind: User, Name: "kmk"}, Master{Kind: User, Name: "kmk2"})
+		if err := k.Update(up); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustOpen(t, readBlob(t, k), kmk2); !bytes.Equal(got, plain) {
+			t.Errorf("%v/%d: the kernel holds other bytes than we sealed", c.format, c.size)
+		}
+	}
+	// A blob that does not verify is refused.
+	b, _ := Seal(make([]byte, 32), kmk, Params{Master: Master{Kind: User, Name: "kmk"}})
+	b.HMAC[0] ^= 1
+	_, err := Load(s, "tampered", b)
+	if !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("a tampered blob: %v, want ErrInvalid", err)
+	}
+}
+
+// linksOf lists r's links sorted by ID (the kernel's order is its own),
+// failing the test on error.
+func linksOf(t *testing.T, r keyring.Keyring) []keyring.Key {
+	t.Helper()
+	l, err := r.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(l, func(a, b keyring.Key) int { return int(a.ID()) - int(b.ID()) })
+	return l
+}
+
+// Import makes an encrypted key holding our bytes under the target master
+// and leaves no temporary master behind.
+func TestImport(t *testing.T) {
+	s := kernelSession(t)
+	before := linksOf(t, s)
+	for _, c := range kernelFormats {
+		plain := make([]byte, c.size)
+		rand.Read(plain)
+		orig := slices.Clone(plain)
+		k, b, err := Import(s, c.desc, plain, ImportOptions{Format: c.format, Master: Master{Kind: User, Name: "kmk2"}})
+		if err != nil {
+			t.Fatalf("%v/%d: %v", c.format, c.size, err)
+		}
+		if !bytes.Equal(plain, orig) {
+			t.Errorf("Import changed the caller's plaintext")
+		}
+		if b.Master.Name != "kmk2" || b.Format != c.format {
+			t.Errorf("blob is %v under %v", b.Format, b.Master)
+		}
+		if got := mustOpen(t, b, kmk2); !bytes.Equal(got, plain) {
+			t.Errorf("%v/%d: the imported key holds other bytes", c.format, c.size)
+		}
+		if again := readBlob(t, k); mustMarshal(t, again) != mustMarshal(t, b) {
+			t.Errorf("the key reads back another blob than Import returned")
+		}
+		if err := s.Unlink(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := linksOf(t, s); !slices.Equal(before, after) {
+		t.Errorf("session links %v after imports, %v before: a temporary key was left", after, before)
+	}
+}
+
+// A failing import leaves nothing behind.
+func TestImportFailureLeavesNothing(t *testing.T) {
+	s := kernelSession(t)
+	before := linksOf(t, s)
+	plain := make([]byte, 32)
+
+	// The target master is absent: the final read fails.
+	_, _, err := Import(s, "ek", plain, ImportOptions{Master: Master{Kind: User, Name: "absent"}})
+	if !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("import under an absent master: %v, want ErrNotFound", err)
+	}
+	// The destination refuses new links: the load fails.
+	locked, err := s.AddKeyring("locked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = linksOf(t, s)
+	if err := locked.Restrict("", ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Import(locked, "ek", plain, ImportOptions{Master: Master{Kind: User, Name: "kmk"}})
+	if !errors.Is(err, keyring.ErrPermission) {
+		t.Errorf("import into a locked keyring: %v, want ErrPermission", err)
+	}
+	// Refused before any system call.
+	_, _, err = Import(s, "not-hex", make([]byte, 64), ImportOptions{Format: Ecryptfs, Master: Master{Kind: User, Name: "kmk"}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("ecryptfs import with a bad description: %v", err)
+	}
+	if after := linksOf(t, s); !slices.Equal(before, after) {
+		t.Errorf("session links %v after failed imports, %v before", after, before)
+	}
+	if l := linksOf(t, locked); len(l) != 0 {
+		t.Errorf("the locked keyring links %v", l)
+	}
+}
+
+// A trusted master needs user-provided data, which this kernel may refuse:
+// ErrNotSupported, naming the option, and nothing left behind.
+func TestImportTrustedMaster(t *testing.T) {
+	s := kernelSession(t)
+	before := linksOf(t, s)
+	_, _, err := Import(s, "ek", make([]byte, 32), ImportOptions{Master: Master{Kind: Trusted, Name: "tk"}})
+	switch {
+	case errors.Is(err, keyring.ErrNotSupported):
+		if !strings.Contains(err.Error(), "CONFIG_USER_DECRYPTED_DATA") {
+			t.Errorf("error %q does not name the option", err)
+		}
+	case err == nil:
+		t.Error("an import under a trusted master that does not exist succeeded")
+	}
+	if after := linksOf(t, s); !slices.Equal(before, after) {
+		t.Errorf("session links %v after the import, %v before", after, before)
+	}
+}
+
+// Migrate moves a stored blob to another master inside the kernel.
+func TestMigrate(t *testing.T) {
+	s := kernelSession(t)
+	plain := make([]byte, 32)
+	rand.Read(plain)
+	b, _ := Seal(plain, kmk, Params{Format: Enc32, Master: Master{Kind: User, Name: "kmk"}})
+	k, nb, err := Migrate(s, "nvdimm:test", b, Master{Kind: User, Name: "kmk2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustOpen(t, nb, kmk2); !bytes.Equal(got, plain) || nb.Format != Enc32 || nb.IV != b.IV {
+		t.Errorf("migrated blob: format %v, same IV %v, same data %v", nb.Format, nb.IV == b.IV, bytes.Equal(got, plain))
+	}
+	if err := s.Unlink(k); err != nil {
+		t.Fatal(err)
+	}
+	before := linksOf(t, s)
+	if _, _, err := Migrate(s, "x", b, Master{Kind: Trusted, Name: "tk"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("migrating user to trusted: %v, want ErrInvalid", err)
+	}
+	b.HMAC[3] ^= 1
+	if _, _, err := Migrate(s, "x", b, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("migrating a tampered blob: %v, want ErrInvalid", err)
+	}
+	if after := linksOf(t, s); !slices.Equal(before, after) {
+		t.Errorf("session links %v after failed migrations, %v before", after, before)
+	}
+}
+
+// keyutils interop: `keyctl pipe` output opens, and `keyctl add encrypted
+// NAME "load ..."` accepts our blobs.
+func TestKeyctlInterop(t *testing.T) {
+	path, err := exec.LookPath("keyctl")
+	if err != nil {
+		t.Skip("keyutils' keyctl is not installed (apt-get install keyutils); CI installs it")
+	}
+	kernelSession(t)
+	keyctl := func(args ...string) string {
+		out, err := exec.Command(path, args...).Output()
+		if err != nil {
+			t.Fatalf("keyctl %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	id := keyctl("add", "encrypted", "cli-made", "new enc32 user:kmk 32", "@s")
+	if _, err := Open(mustParse(t, keyctl("pipe", id)), kmk); err != nil {
+		t.Errorf("keyctl pipe output does not open: %v", err)
+	}
+	plain := make([]byte, 64)
+	rand.Read(plain)
+	for _, c := range kernelFormats {
+		if c.size > len(plain) {
+			continue
+		}
+		b, _ := Seal(plain[:c.size], kmk, Params{Format: c.format, Master: Master{Kind: User, Name: "kmk"}})
+		id := keyctl("add", "encrypted", c.desc, "load "+mustMarshal(t, b), "@s")
+		if got := keyctl("pipe", id); got != mustMarshal(t, b) {
+			t.Errorf("%v: keyctl pipe of our loaded blob differs", c.format)
+		}
+	}
+}
