@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"syscall"
 	"time"
 
@@ -27,8 +28,10 @@ const tempMasterLife = time.Minute
 // HMAC and holds the decrypted data.
 //
 // Errors: keyring.ErrNotFound (the master key is not reachable),
-// ErrInvalid (the blob does not verify under it, or desc does not suit an
-// Ecryptfs key), and the errors of keyring.Keyring.Add.
+// ErrInvalid (the blob does not verify under it, desc does not suit an
+// Ecryptfs key, or dest already has an encrypted key described desc: the
+// kernel then treats the add as an update, which refuses "load"), and the
+// errors of keyring.Keyring.Add.
 func Load(dest keyring.Keyring, desc string, b *Blob) (keyring.Key, error) {
 	if err := validateDescription("Load", b.Format, desc); err != nil {
 		return keyring.Key{}, err
@@ -37,7 +40,13 @@ func Load(dest keyring.Keyring, desc string, b *Blob) (keyring.Key, error) {
 	if err != nil {
 		return keyring.Key{}, err
 	}
-	return dest.Add("encrypted", desc, p)
+	k, err := dest.Add("encrypted", desc, p)
+	if errors.Is(err, keyring.ErrInvalid) {
+		if _, serr := dest.Search("encrypted", desc, keyring.Keyring{}); serr == nil {
+			return keyring.Key{}, fmt.Errorf("encrypted: Load: an encrypted key %q already exists there, and the kernel turns the add into an update, which cannot load: %w", desc, err)
+		}
+	}
+	return k, err
 }
 
 // ReadBlob reads an encrypted key's blob (KEYCTL_READ): the kernel
