@@ -22,8 +22,9 @@ type edgeCase struct {
 }
 
 // kernelOnly lists the encrypted-key edge cases whose outcome depends on
-// kernel state or on payloads that no function here can produce; they are
-// covered by the keyring package's tests against the running kernel.
+// kernel state or on payloads that no function here can produce. The
+// kernel-state ones run against the running kernel in
+// TestKernelStateEdgeCases (kernel_test.go).
 var kernelOnly = map[string]string{
 	"  read it":                                        "a read needs the master key in the kernel (ENOKEY, EOPNOTSUPP)",
 	"  read after update to missing master":            "a read needs the master key in the kernel",

@@ -297,3 +297,42 @@ func TestKeyctlInterop(t *testing.T) {
 		}
 	}
 }
+
+// The edge cases of edge_cases.md that depend on kernel state, against the
+// running kernel.
+func TestKernelStateEdgeCases(t *testing.T) {
+	s := kernelSession(t)
+	user := Master{Kind: User, Name: "kmk"}
+	b, _ := Seal(make([]byte, 32), kmk, Params{Master: user})
+
+	b.Master.Name = "absent"
+	missing, _ := Seal(make([]byte, 32), kmk, Params{Master: b.Master})
+	if _, err := Load(s, "load-missing", missing); !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("load, master missing: %v, want ErrNotFound", err)
+	}
+
+	p, _ := NewPayload(Default, user, 32)
+	k := add(t, s, "twice", p)
+	if _, err := s.Add("encrypted", "twice", p); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("add_key twice with the same description: %v, want ErrInvalid ('new' becomes an update)", err)
+	}
+	up, _ := UpdatePayload(user, Master{Kind: User, Name: "absent"})
+	if err := k.Update(up); err != nil {
+		t.Errorf("update to a missing master: %v (the kernel does not look it up)", err)
+	}
+	if _, err := k.Read(); !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("read after update to a missing master: %v, want ErrNotFound", err)
+	}
+
+	rm, err := s.Add("user", "revoked-master", kmk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rm.Revoke(); err != nil {
+		t.Fatal(err)
+	}
+	revoked, _ := Seal(make([]byte, 32), kmk, Params{Master: Master{Kind: User, Name: "revoked-master"}})
+	if _, err := Load(s, "load-revoked", revoked); !errors.Is(err, keyring.ErrRevoked) {
+		t.Errorf("load, master revoked: %v, want ErrRevoked", err)
+	}
+}
