@@ -8,13 +8,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/keyring"
@@ -36,23 +33,9 @@ func wantUnsupported(t *testing.T, err error, feature string) {
 	}
 }
 
-// selfSigned returns an RSA key and a DER X.509 certificate for it.
-func selfSigned(t *testing.T) (*rsa.PrivateKey, []byte) {
-	t.Helper()
-	priv := must(rsa.GenerateKey(rand.Reader, 2048))(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "kernkeys test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-	}
-	return priv, must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv))(t)
-}
-
 func TestPkey(t *testing.T) {
 	s := keytest.Session(t)
-	priv, cert := selfSigned(t)
+	priv, cert := keytest.SelfSigned(t, "kernkeys test")
 	k, err := s.Add("asymmetric", "", cert)
 	if !capabilities(t).PublicKey {
 		wantErr(t, err, keyring.ErrNotSupported)
