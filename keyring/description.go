@@ -30,12 +30,18 @@ func hex8(v uint32) string {
 
 // ParseDescription parses the kernel's "type;uid;gid;perm;description"
 // (a trailing NUL is ignored). The text is split into at most five fields,
-// so the description keeps any ';' it contains.
+// so the description keeps any ';' it contains. The strings of the result
+// share s's memory.
 func ParseDescription(s string) (Description, error) {
 	s = strings.TrimSuffix(s, "\x00")
-	f := strings.SplitN(s, ";", 5)
-	if len(f) != 5 {
-		return Description{}, invalid("parse description", 0, "not type;uid;gid;perm;description")
+	var f [4]string
+	rest := s
+	for i := range f {
+		j := strings.IndexByte(rest, ';')
+		if j < 0 {
+			return Description{}, invalid("parse description", 0, "not type;uid;gid;perm;description")
+		}
+		f[i], rest = rest[:j], rest[j+1:]
 	}
 	uid, err1 := parseID(f[1])
 	gid, err2 := parseID(f[2])
@@ -50,7 +56,7 @@ func ParseDescription(s string) (Description, error) {
 	case err3 != nil || len(f[3]) != 8:
 		return Description{}, invalid("parse description", 0, "bad permissions "+quote(f[3]))
 	}
-	return Description{Type: f[0], UID: uid, GID: gid, Perm: Perm(perm), Description: f[4]}, nil
+	return Description{Type: f[0], UID: uid, GID: gid, Perm: Perm(perm), Description: rest}, nil
 }
 
 // parseID accepts the kernel's %d rendering of a uid_t or gid_t, which is

@@ -74,15 +74,22 @@ func (k Key) DescribeInto(buf []byte) (int, error) {
 // for DescribeInto.
 func (k Key) Describe() (Description, error) {
 	var buf [256]byte
-	b, err := fill(buf[:], k.DescribeInto)
+	n, err := k.DescribeInto(buf[:])
 	if err != nil {
 		return Description{}, err
+	}
+	b := buf[:min(n, len(buf))]
+	if n > len(buf) {
+		if b, err = fill(make([]byte, n), k.DescribeInto); err != nil {
+			return Description{}, err
+		}
 	}
 	return ParseDescription(string(b))
 }
 
-// fill calls get with a buffer until the size it reports fits, and returns
-// the filled part. Buffers it outgrows are wiped: get may be a payload read.
+// fill calls get with buf, and with larger buffers while the size it
+// reports grows (a payload may change between calls), and returns the
+// filled part. Buffers it outgrows are wiped: get may be a payload read.
 func fill(buf []byte, get func([]byte) (int, error)) ([]byte, error) {
 	for {
 		n, err := get(buf)
@@ -126,18 +133,17 @@ func (k Key) ReadInto(buf []byte) (int, error) {
 // stable. The caller owns the buffer and should Wipe it after use. Errors as
 // for ReadInto.
 func (k Key) Read() ([]byte, error) {
-	b, err := fill(make([]byte, 512), k.ReadInto)
+	// Small payloads land in a stack buffer, copied out once and wiped.
+	var buf [keyctl.RawReadMax]byte
+	defer Wipe(buf[:])
+	n, err := k.ReadInto(buf[:])
 	if err != nil {
 		return nil, err
 	}
-	// Return exactly the payload: copy out of a larger buffer and wipe it.
-	if cap(b) > len(b) {
-		out := make([]byte, len(b))
-		copy(out, b)
-		Wipe(b[:cap(b)])
-		b = out
+	if n <= len(buf) {
+		return append([]byte(nil), buf[:n]...), nil
 	}
-	return b, nil
+	return fill(make([]byte, n), k.ReadInto)
 }
 
 // Update replaces the key's payload (KEYCTL_UPDATE, keyctl_update(3)). The

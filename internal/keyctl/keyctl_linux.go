@@ -87,13 +87,14 @@ func RequestKey(typ, desc, callout *byte, dest int32) (int32, syscall.Errno) {
 	return serial(r, e)
 }
 
-// GetKeyringID is KEYCTL_GET_KEYRING_ID.
+// GetKeyringID is KEYCTL_GET_KEYRING_ID. Without create it only looks the
+// keyring up: a raw call (see the package documentation).
 func GetKeyringID(id int32, create bool) (int32, syscall.Errno) {
-	var c uintptr
 	if create {
-		c = 1
+		r, _, e := unix.Syscall(unix.SYS_KEYCTL, opGetKeyringID, uintptr(id), 1)
+		return serial(r, e)
 	}
-	r, _, e := unix.Syscall(unix.SYS_KEYCTL, opGetKeyringID, uintptr(id), c)
+	r, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opGetKeyringID, uintptr(id), 0)
 	return serial(r, e)
 }
 
@@ -139,9 +140,9 @@ func SetPerm(id int32, perm uint32) syscall.Errno {
 }
 
 // Describe is KEYCTL_DESCRIBE: it returns the description's full size
-// including the NUL, copying only when buf is large enough.
+// including the NUL, copying only when buf is large enough. A raw call.
 func Describe(id int32, buf []byte) (int, syscall.Errno) {
-	r, _, e := unix.Syscall6(unix.SYS_KEYCTL, opDescribe, uintptr(id),
+	r, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, opDescribe, uintptr(id),
 		uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
 	return result(r, e)
 }
@@ -164,16 +165,23 @@ func Unlink(id, ring int32) syscall.Errno {
 	return e
 }
 
-// Search is KEYCTL_SEARCH; dest 0 links the result nowhere.
+// Search is KEYCTL_SEARCH; dest 0 links the result nowhere. A raw call:
+// a search never constructs a key.
 func Search(ring int32, typ, desc *byte, dest int32) (int32, syscall.Errno) {
-	r, _, e := unix.Syscall6(unix.SYS_KEYCTL, opSearch, uintptr(ring), uintptr(unsafe.Pointer(typ)),
+	r, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, opSearch, uintptr(ring), uintptr(unsafe.Pointer(typ)),
 		uintptr(unsafe.Pointer(desc)), uintptr(dest), 0)
 	return serial(r, e)
 }
 
-// Read is KEYCTL_READ: it returns the payload's full size, copying at most
-// len(buf) bytes.
+// Read is KEYCTL_READ: it returns the payload's full size, copying the
+// payload only if it fits in buf. Reads into buffers of at most RawReadMax
+// bytes are raw calls.
 func Read(id int32, buf []byte) (int, syscall.Errno) {
+	if len(buf) <= RawReadMax {
+		r, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, opRead, uintptr(id),
+			uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
+		return result(r, e)
+	}
 	r, _, e := unix.Syscall6(unix.SYS_KEYCTL, opRead, uintptr(id),
 		uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
 	return result(r, e)
@@ -228,9 +236,10 @@ func AssumeAuthority(id int32) (int32, syscall.Errno) {
 	return serial(r, e)
 }
 
-// GetSecurity is KEYCTL_GET_SECURITY; like Describe it returns the full size.
+// GetSecurity is KEYCTL_GET_SECURITY; like Describe it returns the full
+// size. A raw call.
 func GetSecurity(id int32, buf []byte) (int, syscall.Errno) {
-	r, _, e := unix.Syscall6(unix.SYS_KEYCTL, opGetSecurity, uintptr(id),
+	r, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, opGetSecurity, uintptr(id),
 		uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0)
 	return result(r, e)
 }

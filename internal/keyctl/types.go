@@ -11,6 +11,14 @@ const (
 	PkeyVerify  = 28 // KEYCTL_PKEY_VERIFY
 )
 
+// RawReadMax is the largest buffer Read reads with a raw call. A payload
+// that fits it is in kernel memory for every mainline type: big_key keeps
+// payloads under BIG_KEY_FILE_THRESHOLD (the size of an inode and a
+// dentry, well over 256 bytes) in memory, and returns only the size when
+// the buffer cannot hold the payload, so a small buffer never reaches its
+// backing file.
+const RawReadMax = 256
+
 // MoveExcl is KEYCTL_MOVE_EXCL.
 const MoveExcl = 1
 
