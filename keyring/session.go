@@ -6,21 +6,41 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
+
+// openPoller makes the Go runtime open its network poller (an epoll and an
+// eventfd) now, if it has not yet. An open file pins the credentials of the
+// thread that opened it, and with them that thread's session, process and
+// thread keyrings, until the process exits; the runtime opens the poller
+// lazily, on the first timer or pollable file, on whatever thread happens
+// to need it. Opening it before a thread's keyrings change keeps them from
+// being pinned. Adding a timer to the heap opens it (runtime/time.go,
+// addHeap), so a stopped AfterFunc does, without sleeping.
+func openPoller() {
+	pollerOnce.Do(func() { time.AfterFunc(time.Hour, func() {}).Stop() })
+}
+
+// pollerOnce is the package's only mutable state: the runtime's poller,
+// once open, stays open.
+var pollerOnce sync.Once
 
 // OnThread runs fn on a new goroutine locked to its own OS thread and waits
 // for it. The thread is never unlocked: when fn returns, the thread exits,
 // and any change fn made to its thread, process or session keyring dies with
 // it instead of leaking to whatever goroutine the scheduler would run there
-// next. A panic in fn is re-raised in the caller.
+// next. fn never runs on the main thread, which Go never ends. A panic in
+// fn is re-raised in the caller.
 func OnThread(fn func() error) error {
 	type result struct {
 		err   error
 		panic any
 	}
+	openPoller()
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -29,6 +49,15 @@ func OnThread(fn func() error) error {
 				done <- result{panic: p}
 			}
 		}()
+		if keyctl.Gettid() == os.Getpid() {
+			// Go never ends the main thread: a keyring change made here
+			// would outlive fn. Run fn on a goroutine that cannot be
+			// scheduled here while this one holds the lock, then give the
+			// untouched main thread back.
+			defer runtime.UnlockOSThread()
+			done <- result{err: OnThread(fn)}
+			return
+		}
 		done <- result{err: fn()}
 	}()
 	r := <-done
@@ -63,6 +92,7 @@ func InNewSession(fn func(session Keyring) error) error {
 //
 // Errors: ErrQuota, ErrPermission.
 func JoinAnonymousSession() (Keyring, error) {
+	openPoller()
 	id, e := keyctl.JoinSessionKeyring(nil)
 	if e != 0 {
 		return Keyring{}, fail("join_session_keyring", 0, e)
@@ -80,6 +110,7 @@ func JoinSession(name string) (Keyring, error) {
 	if err := checkName("join_session_keyring", 0, name); err != nil {
 		return Keyring{}, err
 	}
+	openPoller()
 	var n cstring
 	id, e := keyctl.JoinSessionKeyring(n.set(name))
 	if e != 0 {
