@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -105,24 +104,12 @@ func TestSixtyFourThreads(t *testing.T) {
 	check(t, s.Clear())
 }
 
-// buildTestdata builds the program in testdata/name and returns its path.
-func buildTestdata(t *testing.T, name string, env ...string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./testdata/"+name)
-	build.Env = append(os.Environ(), env...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building testdata/%s: %v\n%s", name, err, out)
-	}
-	return bin
-}
-
 // OnThread and InNewSession keep their promise in a fresh process, where
 // the main thread is idle and Go's netpoller not yet open: fn runs off the
 // main thread, and its session dies with its thread even when fn opens the
 // poller (testdata/threadlife says why both matter).
 func TestThreadLifeInFreshProcess(t *testing.T) {
-	bin := buildTestdata(t, "threadlife")
+	bin := keytest.Build(t, "./testdata/threadlife")
 	keytest.Session(t)
 	for i := 0; i < 3; i++ {
 		if out, err := exec.Command(bin).CombinedOutput(); err != nil {
@@ -137,7 +124,7 @@ func TestJoinProcessSessionWithCgo(t *testing.T) {
 	if _, err := exec.LookPath("cc"); err != nil {
 		t.Skip("no C compiler: cannot build a cgo program")
 	}
-	bin := buildTestdata(t, "cgojoin", "CGO_ENABLED=1")
+	bin := keytest.Build(t, "./testdata/cgojoin", "CGO_ENABLED=1")
 	keytest.Session(t)
 	out, err := exec.Command(bin).CombinedOutput()
 	if err != nil {

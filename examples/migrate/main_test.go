@@ -16,18 +16,6 @@ import (
 	"github.com/kernkeys/kernkeys/internal/keytest"
 )
 
-// build compiles the command once per test binary.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "migrate")
-	if out, err := exec.Command(filepath.Join(os.Getenv("GOROOT"), "bin", "go"), "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		if out2, err2 := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err2 != nil {
-			t.Fatalf("go build: %v\n%s\n%s", err, out, out2)
-		}
-	}
-	return bin
-}
-
 func openBlob(t *testing.T, name string, mk []byte) []byte {
 	t.Helper()
 	text, err := os.ReadFile(name)
@@ -48,7 +36,7 @@ func openBlob(t *testing.T, name string, mk []byte) []byte {
 // The three commands end to end, in the test's session: the binary is
 // started from the test's locked thread and inherits its session.
 func TestMigrateCommand(t *testing.T) {
-	bin := build(t)
+	bin := keytest.Build(t, ".")
 	s := keytest.Session(t)
 	kmk, kmk2 := make([]byte, 32), []byte("second master")
 	rand.Read(kmk)
