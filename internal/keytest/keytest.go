@@ -1,9 +1,3 @@
-// Package keytest holds kernkeys' test helpers: a fresh session keyring per
-// test on a locked thread with a check that the test left no key behind, and
-// a harness that re-runs a test in a child process, optionally inside a new
-// user namespace mapped to a non-root uid.
-//
-// Everything here runs against the real kernel.
 package keytest
 
 import (
