@@ -169,7 +169,7 @@ func TestOnThreadDiscardsThread(t *testing.T) {
 		return err
 	}))
 	keytest.WaitGone(t, k)
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid)); os.IsNotExist(err) {
 			break

@@ -36,7 +36,7 @@ func main() {
 	if tid == os.Getpid() {
 		fail("fn ran on the main thread, which never exits")
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for _, k := range []keyring.Key{key, session.Key} {
 		for {
 			if _, err := k.Describe(); errors.Is(err, keyring.ErrNotFound) {
