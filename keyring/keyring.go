@@ -127,33 +127,25 @@ func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
 //
 // Errors: ErrPermission (no LINK on k or no WRITE on r), EDEADLK (the link
 // would make a cycle), ENFILE (r is full), ErrQuota, ErrNotFound, ENOTDIR.
-func (r Keyring) Link(k Key) error {
-	if err := r.check("link"); err != nil {
-		return err
-	}
-	if err := k.check("link"); err != nil {
-		return err
-	}
-	if e := keyctl.Link(int32(k.id), int32(r.id)); e != 0 {
-		return fail("link", k.id, e)
-	}
-	return nil
-}
+func (r Keyring) Link(k Key) error { return r.link("link", k, keyctl.Link) }
 
 // Unlink removes r's link to k (KEYCTL_UNLINK, keyctl_unlink(3)). It needs
 // WRITE on r only.
 //
 // Errors: ErrNotFound (r does not link k, or either does not exist),
 // ErrPermission, ENOTDIR.
-func (r Keyring) Unlink(k Key) error {
-	if err := r.check("unlink"); err != nil {
+func (r Keyring) Unlink(k Key) error { return r.link("unlink", k, keyctl.Unlink) }
+
+// link issues KEYCTL_LINK or KEYCTL_UNLINK.
+func (r Keyring) link(op string, k Key, call func(id, ring int32) syscall.Errno) error {
+	if err := r.check(op); err != nil {
 		return err
 	}
-	if err := k.check("unlink"); err != nil {
+	if err := k.check(op); err != nil {
 		return err
 	}
-	if e := keyctl.Unlink(int32(k.id), int32(r.id)); e != 0 {
-		return fail("unlink", k.id, e)
+	if e := call(int32(k.id), int32(r.id)); e != 0 {
+		return fail(op, k.id, e)
 	}
 	return nil
 }
