@@ -15,7 +15,8 @@ import (
 func Build(t testing.TB, dir string, env ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "prog")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, dir)
+	// No VCS stamp: git refuses a checkout owned by another user.
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, dir)
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", dir, err, out)
