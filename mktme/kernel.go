@@ -1,0 +1,168 @@
+package mktme
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// TypeName is the key type of the RFCs, as given to add_key(2).
+const TypeName = "mktme"
+
+// Key is a handle on an MKTME key. It is a keyring.Key, with every method
+// of one, except that the operations MKTME keys do not allow are refused
+// here, with an error matching [ErrForbidden], before any system call:
+// Update, SetTimeout, Invalidate and Unlink. MKTME keys stand for one of
+// the platform's few hardware KeyIDs, programmed into the memory
+// controller; the RFC v1 kernel blocked every operation that could
+// reprogram a key in use or drop it from the pool unnoticed (seed 002:
+// "MKTME does not allow a key to be invalidated, unlinked, or timed out",
+// "MKTME does not support the keyctl option of UPDATE"). The way to
+// retire a key is [keyring.Key.Revoke]; a revoked key may then be
+// unlinked with [keyring.Keyring.Unlink].
+//
+// RFC v2 relaxed this (update while no memory uses the key, invalidate);
+// Key keeps the stricter v1 rules for every version. The embedded
+// keyring.Key reaches the kernel's own answer deliberately:
+// k.Key.Update(p).
+type Key struct {
+	keyring.Key
+}
+
+// Update is refused: MKTME keys cannot be updated; revoke the key and add
+// a new one. The error matches ErrForbidden and keyring.ErrNotSupported
+// (EOPNOTSUPP, what RFC v1, which has no update method, answers).
+func (k Key) Update(payload []byte) error {
+	return forbidden("update", k.ID(), syscall.EOPNOTSUPP, "MKTME keys cannot be updated: revoke the key and add a new one")
+}
+
+// SetTimeout is refused: an MKTME key must not expire while memory may be
+// encrypted with it. The error matches ErrForbidden and
+// keyring.ErrPermission (EPERM, what KEY_FLAG_KEEP gives in RFC v1).
+func (k Key) SetTimeout(d time.Duration) error {
+	return forbidden("set_timeout", k.ID(), syscall.EPERM, "MKTME keys cannot be timed out: revoke the key instead")
+}
+
+// Invalidate is refused: use Revoke. The error matches ErrForbidden and
+// keyring.ErrPermission (EPERM, as KEY_FLAG_KEEP gives in RFC v1).
+func (k Key) Invalidate() error {
+	return forbidden("invalidate", k.ID(), syscall.EPERM, "MKTME keys cannot be invalidated: revoke the key instead")
+}
+
+// Unlink is refused: unlinking an MKTME key could drop its KeyID from the
+// pool while memory uses it. Revoke the key first; then
+// from.Unlink(k.Key) unlinks it. The error matches ErrForbidden and
+// keyring.ErrPermission.
+func (k Key) Unlink(from keyring.Keyring) error {
+	return forbidden("unlink", k.ID(), syscall.EPERM, "MKTME keys cannot be unlinked: revoke the key first")
+}
+
+// Add creates an MKTME key described desc from the options o and links it
+// into dest (add_key(2) with the type "mktme"). The steps, in order:
+//
+//  1. o is validated and marshalled; invalid options fail with an
+//     [*Error] matching [ErrInvalid].
+//  2. The calling thread's capabilities are checked ([HasCapability]):
+//     without CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user
+//     namespace, Add fails with a *keyring.Error (EACCES) matching
+//     keyring.ErrPermission and os.ErrPermission, before any system call.
+//     Where the capabilities cannot be read, the kernel decides.
+//  3. add_key is called. The payload buffer is wiped afterwards.
+//
+// Errors from the kernel:
+//
+//   - keyring.ErrNotSupported (ENODEV): the running kernel has no "mktme"
+//     key type. The type was never merged into mainline Linux, so this is
+//     the answer of every mainline kernel; the message says so.
+//   - ErrPoolExhausted: no free hardware KeyID (EDQUOT for V1, ENOKEY for
+//     V2, which the error also matches).
+//   - keyring.ErrPermission: the kernel refused the capability anyway
+//     (EACCES), or dest is not writable.
+//   - keyring.ErrInvalid: the kernel refused the payload; a 2019 kernel
+//     also refuses every key when the platform's ACPI HMAT check fails.
+//   - the other errors of keyring.Keyring.Add.
+//
+// If dest already links an MKTME key described desc, add_key updates that
+// key instead of creating one: RFC v1 has no update, so its kernel creates
+// a new key that displaces the old; RFC v2 re-programs the old key and
+// returns its ID, or fails with EBUSY while memory uses it. Use a fresh
+// description.
+func Add(dest keyring.Keyring, desc string, o Options) (Key, error) {
+	if o == nil {
+		return Key{}, invalid("Add", "options", "are nil")
+	}
+	p, err := o.appendText("Add", nil)
+	if err != nil {
+		return Key{}, err
+	}
+	defer Wipe(p)
+	if ok, err := HasCapability(); err == nil && !ok {
+		return Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EACCES, Reason: noCapability}
+	}
+	k, err := dest.Add(TypeName, desc, p)
+	if err != nil {
+		return Key{}, mapAddError(o.version(), err, func() bool {
+			_, derr := dest.Describe()
+			return !errors.Is(derr, keyring.ErrNotFound)
+		})
+	}
+	return Key{k}, nil
+}
+
+// mapAddError turns the kernel's answer to add_key("mktme") into this
+// package's errors. version is the RFC grammar of the payload; destExists
+// tells whether the destination keyring exists, to tell ENOKEY for a
+// missing keyring from ENOKEY for an exhausted KeyID pool (RFC v2).
+func mapAddError(version int, err error, destExists func() bool) error {
+	var ke *keyring.Error
+	if !errors.As(err, &ke) {
+		return err
+	}
+	switch {
+	case errors.Is(ke.Errno, syscall.ENODEV):
+		return withReason(ke, neverMerged)
+	case errors.Is(ke.Errno, syscall.EACCES):
+		return withReason(ke, "the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
+	case version == 1 && errors.Is(ke.Errno, syscall.EDQUOT):
+		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
+			withReason(ke, "RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
+	case version == 2 && errors.Is(ke.Errno, enokey) && destExists():
+		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
+			withReason(ke, "RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
+	case errors.Is(ke.Errno, syscall.EBUSY):
+		return withReason(ke, "dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
+	}
+	return err
+}
+
+// Probe reports whether the running kernel has the "mktme" key type: nil
+// if it has, an error matching keyring.ErrNotSupported that says the type
+// was never merged if it has not, and any other error if it could not
+// tell.
+//
+// KEYCTL_CAPABILITIES has no bit for key types, so Probe makes a cheap
+// call with a deliberately invalid argument: add_key("mktme") with an
+// empty payload, which every RFC version refuses (EINVAL, or EACCES
+// without the capability), in a private session keyring on a thread of
+// its own ([keyring.InNewSession]). It needs no capability and leaves no
+// key behind. It does not cache its answer.
+func Probe() error {
+	return keyring.InNewSession(func(s keyring.Keyring) error {
+		_, err := s.Add(TypeName, "kernkeys:mktme-probe", nil)
+		var ke *keyring.Error
+		switch {
+		case err == nil:
+			return nil // no RFC version accepts this; the key dies with the session
+		case errors.Is(err, syscall.ENODEV) && errors.As(err, &ke):
+			e := withReason(ke, neverMerged)
+			e.ID = 0 // the probe's session is gone
+			return e
+		case errors.Is(err, keyring.ErrInvalid), errors.Is(err, keyring.ErrPermission):
+			return nil
+		}
+		return err
+	})
+}

@@ -1,0 +1,49 @@
+//go:build linux
+
+package mktme
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// enokey is ENOKEY, RFC v2's answer when no KeyID is free.
+const enokey = syscall.ENOKEY
+
+// HasCapability reports whether the calling thread may create MKTME keys:
+// whether it holds CAP_SYS_RESOURCE or CAP_SYS_ADMIN (capabilities(7))
+// in its effective set, in the initial user namespace, where the RFC's
+// capable() checks look. It reads CapEff from /proc/thread-self/status
+// (/proc/self/status before Linux 3.17) and the user namespace's map from
+// /proc/self/uid_map; it makes no key system call.
+//
+// Capabilities belong to a thread. Go threads share them unless the
+// program changed one thread's; lock the goroutine to its thread
+// (runtime.LockOSThread) if it did.
+//
+// Errors: the error of reading /proc (not mounted, or not readable); on
+// other operating systems, an error matching keyring.ErrNotSupported.
+func HasCapability() (bool, error) {
+	status, err := os.ReadFile("/proc/thread-self/status")
+	if errors.Is(err, fs.ErrNotExist) {
+		status, err = os.ReadFile("/proc/self/status")
+	}
+	if err != nil {
+		return false, err
+	}
+	mask, ok := capEff(status)
+	if !ok {
+		return false, &os.PathError{Op: "parse", Path: "/proc/self/status", Err: errors.New("no CapEff line")}
+	}
+	if !hasMKTMECapability(mask) {
+		return false, nil
+	}
+	// Without a readable uid_map (no user namespaces), this is the initial
+	// namespace.
+	if m, err := os.ReadFile("/proc/self/uid_map"); err == nil && !initialUserNS(m) {
+		return false, nil
+	}
+	return true, nil
+}
