@@ -129,6 +129,12 @@ func TestInvalidate(t *testing.T) {
 	check(t, k.Invalidate())
 	_, err := k.Read()
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
+	// A search still meets the dead link until the garbage collector
+	// removes it: EKEYREVOKED, then ENOKEY.
+	_, err = s.Search("user", "inv", keyring.Keyring{})
+	if !errors.Is(err, keyring.ErrRevoked) && !errors.Is(err, keyring.ErrNotFound) {
+		t.Errorf("search right after invalidation: %v, want ErrRevoked or ErrNotFound", err)
+	}
 	// The garbage collector removes the link soon after.
 	deadline := time.Now().Add(10 * time.Second)
 	for l := must(s.Links())(t); len(l) != 0; l = must(s.Links())(t) {
@@ -137,6 +143,8 @@ func TestInvalidate(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	_, err = s.Search("user", "inv", keyring.Keyring{})
+	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 }
 
 func TestSetTimeoutExpires(t *testing.T) {
