@@ -174,6 +174,10 @@ func (k Key) Revoke() error { return k.simple("revoke", keyctl.Revoke) }
 
 // Invalidate marks the key invalid and schedules its immediate removal from
 // every keyring (KEYCTL_INVALIDATE, keyctl_invalidate(3), Linux 3.5).
+// Describe and lookups fail with ErrNotFound at once; until the garbage
+// collector has freed the key, a Read fails with ErrPermission instead (it
+// still finds the key, which no longer counts as possessed) and a Search
+// may meet the dead link (ErrRevoked).
 //
 // Errors: ErrPermission (no SEARCH), ErrNotFound.
 func (k Key) Invalidate() error { return k.simple("invalidate", keyctl.Invalidate) }
