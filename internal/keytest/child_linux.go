@@ -53,20 +53,7 @@ func RunChild(t *testing.T, o ChildOptions) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if o.UserNS {
-		host := os.Getuid()
-		if host == 0 {
-			host = 0x7ff00000 + os.Getpid()&0xfffff
-		}
-		hostGID := os.Getgid()
-		if os.Getuid() == 0 {
-			hostGID = host
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  syscall.CLONE_NEWUSER,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: host, Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: hostGID, Size: 1}},
-			Credential:  &syscall.Credential{Uid: ChildUID, Gid: ChildUID, NoSetGroups: true},
-		}
+		cmd.SysProcAttr = UserNSAttr()
 	}
 	err := cmd.Run()
 	var exit *exec.ExitError
@@ -87,6 +74,25 @@ func RunChild(t *testing.T, o ChildOptions) {
 	}
 	if testing.Verbose() {
 		t.Logf("child (pid %s) output:\n%s", strconv.Itoa(cmd.Process.Pid), report)
+	}
+}
+
+// UserNSAttr starts a process in a new user namespace as ChildUID, mapped
+// to the caller's own uid, or, when the caller is root, to an unused one
+// (0x7ff00000 plus the pid) with an ordinary user's key quota and no access
+// to the host's keys. A user namespace has its own user keyrings and its
+// own register of persistent keyrings, which die with it.
+func UserNSAttr() *syscall.SysProcAttr {
+	host, hostGID := os.Getuid(), os.Getgid()
+	if host == 0 {
+		host = 0x7ff00000 + os.Getpid()&0xfffff
+		hostGID = host
+	}
+	return &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: host, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: hostGID, Size: 1}},
+		Credential:  &syscall.Credential{Uid: ChildUID, Gid: ChildUID, NoSetGroups: true},
 	}
 }
 
