@@ -1,0 +1,522 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+const cKeyctl = "/usr/bin/keyctl"
+
+// result is what one run of a keyctl printed and returned.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, bin string, userNS bool, args []string, stdin []byte, env ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if userNS {
+		cmd.SysProcAttr = keytest.UserNSAttr()
+	}
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	return result{o.String(), e.String(), code}
+}
+
+// serialRE matches what may be a serial number, with the spaces that pad
+// it to a width: decimal with five digits or more, or keyutils' 0x%08x
+// form.
+var serialRE = regexp.MustCompile(` *(0x[0-9a-f]{8}\b|-?\b[0-9]{5,}\b)`)
+
+// normalise replaces each distinct serial-like number with a placeholder
+// numbered in order of appearance, so that two runs on different keys of
+// the same shape compare equal.
+func normalise(s string, seen map[string]string) string {
+	return serialRE.ReplaceAllStringFunc(s, func(m string) string {
+		m = strings.TrimLeft(m, " ")
+		if v, ok := seen[m]; ok {
+			return v
+		}
+		seen[m] = "<" + strconv.Itoa(len(seen)+1) + ">"
+		return seen[m]
+	})
+}
+
+// env names the keys a setup made, for $name in arguments.
+type env map[string]string
+
+func (e env) expand(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = os.Expand(a, func(k string) string {
+			if v, ok := e[k]; ok {
+				return v
+			}
+			return "$" + k
+		})
+	}
+	return out
+}
+
+type testCase struct {
+	name  string
+	args  []string
+	stdin string
+	// setup makes the keys for the case in the session; nil means std.
+	setup func(t *testing.T, s keyring.Keyring) env
+	// env is added to the programs' environment.
+	env []string
+	// lenOnly compares stdout's length only (random output).
+	lenOnly bool
+	// userNS runs both programs in a new user namespace each, for
+	// commands that leave state outside the session: a persistent keyring
+	// lives for days, but a namespace's register of them dies with it.
+	userNS bool
+	// differs says why the outputs are known to differ: the case is run
+	// and the difference logged, not failed.
+	differs string
+}
+
+// waitQuota waits up to five seconds until the caller's key quota has room
+// for n more keys: the kernel releases the quota of cleared keys some tens
+// of milliseconds later, and an ordinary user may own only 200.
+func waitQuota(t *testing.T, n int) {
+	t.Helper()
+	prefix := strconv.Itoa(os.Getuid()) + ":"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/key-users")
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 5 || f[0] != prefix {
+				continue
+			}
+			var used, max int
+			if _, err := fmt.Sscanf(f[3], "%d/%d", &used, &max); err != nil || max-used >= n {
+				return
+			}
+		}
+	}
+}
+
+// mustf returns a function that fails t on an error and returns the key's
+// serial as text.
+func mustf(t *testing.T) func(keyring.Key, error) string {
+	return func(k keyring.Key, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.String()
+	}
+}
+
+// std makes a small tree in s: two user keys, a keyring holding a user key
+// and a nested keyring, and a logon key.
+func std(t *testing.T, s keyring.Keyring) env {
+	must := mustf(t)
+	e := env{}
+	e["u"] = must(s.Add("user", "u1", []byte("hello")))
+	e["b"] = must(s.Add("user", "bin", []byte("\x01\x02abc\xff")))
+	r, err := s.AddKeyring("ring1")
+	e["r"] = must(r.Key, err)
+	e["i"] = must(r.Add("user", "inner", []byte("secret;with;semicolons")))
+	sub, err := r.AddKeyring("sub")
+	e["sub"] = must(sub.Key, err)
+	e["deep"] = must(sub.Add("user", "deep:colon", bytes.Repeat([]byte{'x'}, 70)))
+	e["lg"] = must(s.Add("logon", "svc:pw", []byte("pw")))
+	return e
+}
+
+// revoked is std with the key b revoked and the keyring r invalidated.
+func revoked(t *testing.T, s keyring.Keyring) env {
+	e := std(t, s)
+	id, _ := strconv.Atoi(e["b"])
+	if err := keyring.ID(id).Key().Revoke(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func big(n int) func(t *testing.T, s keyring.Keyring) env {
+	return func(t *testing.T, s keyring.Keyring) env {
+		must := mustf(t)
+		r, err := s.AddKeyring("big")
+		e := env{"r": must(r.Key, err)}
+		for i := 0; i < n; i++ {
+			must(r.Add("user", "k"+strconv.Itoa(i), []byte("v")))
+		}
+		return e
+	}
+}
+
+func cases() []testCase {
+	c := func(name string, args ...string) testCase { return testCase{name: name, args: args} }
+	return []testCase{
+		// usage, unknown commands, argument parsing
+		c("no args"),
+		c("unknown", "bogus"),
+		c("prefix is not a command", "desc", "@s"),
+		c("add usage", "add", "user"),
+		c("pipe usage", "pipe"),
+		c("bad special", "id", "@q"),
+		c("bad key", "id", "12x"),
+		c("empty key", "id", ""),
+		c("hex key", "id", "0x7fffffff"),
+		c("octal key", "id", "010"),
+		c("negative key", "describe", "-9"),
+		c("zero key", "describe", "0"),
+		c("by name", "id", "%user:u1"),
+		c("by name keyring", "id", "%:ring1"),
+		c("by name nested", "describe", "%user:deep:colon"),
+		c("by name missing", "id", "%user:nope"),
+		c("by name empty", "id", "%user:"),
+		c("by name no colon", "id", "%user"),
+		c("by name bare", "id", "%"),
+		// id, describe, rdescribe
+		c("id session", "id", "@s"),
+		c("id thread", "id", "@t"),
+		c("id group", "id", "@g"),
+		c("describe", "describe", "$u"),
+		c("describe session", "describe", "@s"),
+		c("describe semicolons", "describe", "$i"),
+		c("rdescribe", "rdescribe", "$u"),
+		c("rdescribe sep", "rdescribe", "$r", ":"),
+		c("rdescribe long sep", "rdescribe", "$u", "xyz"),
+		c("rdescribe empty sep", "rdescribe", "$u", ""),
+		c("rdescribe missing", "rdescribe", "12345"),
+		// list, rlist, show
+		c("list", "list", "@s"),
+		c("list ring", "list", "$r"),
+		c("list empty", "list", "$sub"),
+		c("list user key", "list", "$u"),
+		c("rlist", "rlist", "@s"),
+		c("rlist ring", "rlist", "$r"),
+		c("rlist missing", "rlist", "99999"),
+		c("show", "show"),
+		c("show x", "show", "-x"),
+		c("show ring", "show", "$r"),
+		c("show x ring", "show", "-x", "$r"),
+		c("show user key", "show", "$u"),
+		c("show thread", "show", "@t"),
+		c("show too many", "show", "@s", "@s"),
+		{name: "show revoked", args: []string{"show"}, setup: revoked},
+		{name: "list revoked", args: []string{"list", "@s"}, setup: revoked},
+		{name: "show 120", args: []string{"show", "$r"}, setup: big(120)},
+		// read, pipe, print
+		c("read", "read", "$u"),
+		c("read binary", "read", "$b"),
+		c("read long", "read", "$deep"),
+		{name: "read keyring", args: []string{"read", "$r"}, lenOnly: true}, // serials in binary
+		c("read logon", "read", "$lg"),
+		c("read missing", "read", "99999"),
+		{name: "read revoked", args: []string{"read", "$b"}, setup: revoked},
+		c("pipe", "pipe", "$i"),
+		c("pipe binary", "pipe", "$b"),
+		c("print", "print", "$u"),
+		c("print binary", "print", "$b"),
+		{name: "print keyring", args: []string{"print", "$r"}, lenOnly: true},
+		// add, padd, newring, update, pupdate
+		c("add", "add", "user", "new", "data", "@s"),
+		c("add x", "add", "-x", "user", "new", "64 61 74 61", "@s"),
+		c("add x short", "add", "-x", "user", "new", "646", "@s"),
+		c("add x bad", "add", "-x", "user", "new", "zz", "@s"),
+		c("add replaces", "add", "user", "u1", "other", "@s"),
+		c("add dot type", "add", ".x", "d", "data", "@s"),
+		c("add empty data", "add", "user", "new", "", "@s"),
+		c("add keyring data", "add", "keyring", "kr", "data", "@s"),
+		c("add keyring", "add", "keyring", "kr", "", "@s"),
+		c("add no type", "add", "nosuchtype", "d", "data", "@s"),
+		c("add not keyring", "add", "user", "d", "data", "$u"),
+		c("add bad dest", "add", "user", "d", "data", "@q"),
+		c("add zero dest", "add", "user", "d", "data", "0"),
+		{name: "padd", args: []string{"padd", "user", "piped", "@s"}, stdin: "from stdin\n"},
+		{name: "padd x", args: []string{"padd", "-x", "user", "piped", "@s"}, stdin: "0102 0304\n"},
+		{name: "padd empty", args: []string{"padd", "user", "piped", "@s"}, stdin: ""},
+		c("newring", "newring", "nr", "@s"),
+		c("newring dot", "newring", ".nr", "@s"),
+		c("newring in user key", "newring", "nr", "$u"),
+		c("update", "update", "$u", "changed"),
+		c("update x", "update", "-x", "$u", "6869"),
+		c("update keyring", "update", "$r", "x"),
+		{name: "pupdate", args: []string{"pupdate", "$u"}, stdin: "piped update"},
+		{name: "pupdate x", args: []string{"pupdate", "-x", "$u"}, stdin: "41 42"},
+		// request, request2, prequest2, search
+		c("request", "request", "user", "u1"),
+		c("request dest", "request", "user", "inner", "@s"),
+		c("request missing", "request", "user", "nope"),
+		c("request dot", "request", ".t", "x"),
+		c("request2 missing", "request2", "user", "nope", "info"),
+		{name: "prequest2 missing", args: []string{"prequest2", "user", "nope2"}, stdin: "callout"},
+		c("search", "search", "@s", "user", "inner"),
+		c("search dest", "search", "@s", "user", "inner", "@s"),
+		c("search missing", "search", "@s", "user", "nope"),
+		c("search not keyring", "search", "$u", "user", "x"),
+		c("search dot", "search", "@s", ".x", "x"),
+		// revoke, clear, link, unlink, invalidate, move
+		c("revoke", "revoke", "$u"),
+		c("revoke zero", "revoke", "0"),
+		c("clear", "clear", "$r"),
+		c("clear user key", "clear", "$u"),
+		c("link", "link", "$u", "$r"),
+		c("link cycle", "link", "$r", "$sub"),
+		c("link into user key", "link", "$u", "$b"),
+		c("unlink", "unlink", "$u", "@s"),
+		c("unlink not linked", "unlink", "$u", "$r"),
+		c("unlink tree", "unlink", "$i"),
+		c("unlink tree none", "unlink", "99999"),
+		c("invalidate", "invalidate", "$u"),
+		c("invalidate missing", "invalidate", "99999"),
+		c("move", "move", "$u", "@s", "$r"),
+		c("move f", "move", "-f", "$u", "@s", "$r"),
+		c("move exists", "move", "$i", "$r", "$sub"),
+		c("move not linked", "move", "$u", "$r", "$sub"),
+		c("move usage", "move", "-f", "$u", "@s"),
+		// permissions, ownership, timeouts, security
+		c("setperm", "setperm", "$u", "0x3f3f0000"),
+		c("setperm octal", "setperm", "$u", "077000000"),
+		c("setperm decimal", "setperm", "$u", "1061093376"),
+		c("setperm bad bits", "setperm", "$u", "0xffffffff"),
+		c("setperm unparsable", "setperm", "$u", "0x3fz"),
+		c("chown same", "chown", "$u", "-1"),
+		c("chown unparsable", "chown", "$u", "root"),
+		c("chgrp unparsable", "chgrp", "$u", "1x"),
+		c("timeout", "timeout", "$u", "100"),
+		c("timeout clear", "timeout", "$u", "0"),
+		c("timeout unparsable", "timeout", "$u", "0x10"),
+		c("timeout missing", "timeout", "99999", "10"),
+		{name: "timeout revoked", args: []string{"timeout", "$b", "10"}, setup: revoked},
+		c("security", "security", "$u"),
+		c("security missing", "security", "99999"),
+		// restrict_keyring, get_persistent, supports
+		c("restrict", "restrict_keyring", "$sub"),
+		c("restrict empty type", "restrict_keyring", "$sub", ""),
+		c("restrict bad", "restrict_keyring", "$sub", "asymmetric", "nonsense"),
+		c("restrict user key", "restrict_keyring", "$u"),
+		{name: "get_persistent", args: []string{"get_persistent", "@s"}, userNS: true},
+		{name: "get_persistent self", args: []string{"get_persistent", "@s", "-1"}, userNS: true},
+		c("get_persistent bad uid", "get_persistent", "@s", "x"),
+		c("supports", "supports"),
+		c("supports move", "supports", "move_key"),
+		c("supports notify", "supports", "notify"),
+		c("supports unknown", "supports", "nonsense"),
+		c("supports raw", "supports", "--raw"),
+		c("supports usage", "supports", "a", "b"),
+		// sessions
+		c("session anon", "session", "-", cKeyctl, "rdescribe", "@s"),
+		c("session named", "session", "kernkeys-test-sess", cKeyctl, "rdescribe", "@s"),
+		c("session missing prog", "session", "-", "/nonexistent/prog"),
+		c("session no such prog", "session", "-", "kernkeys-no-such-program"),
+		{name: "session empty shell", args: []string{"session"}, env: []string{"SHELL="}},
+		{name: "session shell", args: []string{"session"}, env: []string{"SHELL=/bin/true"}},
+		c("new_session", "new_session"),
+		c("new_session usage", "new_session", "a", "b"),
+		// construction outside an upcall
+		c("instantiate", "instantiate", "$u", "data", "@s"),
+		c("instantiate x bad", "instantiate", "-x", "$u", "zz", "@s"),
+		{name: "pinstantiate", args: []string{"pinstantiate", "$u", "@s"}, stdin: "data"},
+		c("negate", "negate", "$u", "10", "@s"),
+		c("negate bad timeout", "negate", "$u", "ten", "@s"),
+		c("reject", "reject", "$u", "10", "rejected", "@s"),
+		c("reject errno", "reject", "$u", "10", "61", "@s"),
+		c("reject bad error", "reject", "$u", "10", "oops", "@s"),
+		// reap, purge
+		{name: "reap", args: []string{"reap"}, setup: revoked},
+		{name: "reap v", args: []string{"reap", "-v"}, setup: revoked},
+		c("purge type", "purge", "user"),
+		c("purge literal", "purge", "user", "inner"),
+		c("purge prefix", "purge", "-p", "user", "in"),
+		c("purge case", "purge", "-i", "user", "U1"),
+		c("purge search", "purge", "-s", "user", "deep:colon"),
+		c("purge usage", "purge", "-p", "user"),
+		c("purge bad option", "purge", "-z", "user"),
+		// kernel-feature-dependent: compared as they are on this kernel
+		c("dh_compute", "dh_compute", "$u", "$u", "$u"),
+		c("dh_compute_kdf", "dh_compute_kdf", "$u", "$u", "$u", "16", "sha256"),
+		{name: "dh_compute_kdf_oi", args: []string{"dh_compute_kdf_oi", "$u", "$u", "$u", "16", "sha256"}, stdin: "oi"},
+		c("pkey_query user key", "pkey_query", "$u", "0"),
+		c("pkey_query password", "pkey_query", "$u", "1"),
+		c("pkey_query bad option", "pkey_query", "$u", "0", "enc"),
+		c("pkey_encrypt no file", "pkey_encrypt", "$u", "0", "/nonexistent"),
+		c("watch", "watch", "@s"),
+		c("watch bad filter", "watch", "-fz", "@s"),
+		c("watch bad option", "watch", "-z", "@s"),
+		c("watch_add", "watch_add", "5", "@s"),
+		c("watch_rm", "watch_rm", "5", "@s"),
+		c("watch_sync bad fd", "watch_sync", "99"),
+		c("watch_session bad fd", "watch_session", "a", "b", "2", "true"),
+		c("watch_session", "watch_session", "/dev/null", "/dev/null", "5", "true"),
+		// Known differences: the keyring package refuses these with EINVAL
+		// before any system call, where the kernel answers otherwise.
+		{name: "request empty desc", args: []string{"request", "user", ""}, differs: "kernel ENOKEY"},
+		{name: "search empty desc", args: []string{"search", "@s", "user", ""}, differs: "kernel ENOKEY"},
+		{name: "add empty desc bad dest", args: []string{"add", "user", "", "x", "99999"}, differs: "kernel ENOKEY for the keyring first"},
+		{name: "add empty desc bad type", args: []string{"add", "nosuch", "", "x", "@s"}, differs: "kernel ENODEV for the type first"},
+		{name: "instantiate zero", args: []string{"instantiate", "0", "x", "@s"}, differs: "kernel EPERM: no authority"},
+		{name: "negate zero", args: []string{"negate", "0", "1", "@s"}, differs: "kernel EPERM: no authority"},
+		{name: "dh_compute_kdf zero len", args: []string{"dh_compute_kdf", "$u", "$u", "$u", "0", "sha256"}, differs: "kernel EOPNOTSUPP without DH"},
+		{name: "dh_compute_kdf empty hash", args: []string{"dh_compute_kdf", "$u", "$u", "$u", "16", ""}, differs: "kernel EOPNOTSUPP without DH"},
+	}
+}
+
+// TestCompat runs every case with keyutils' keyctl and with this program on
+// identical keys, and compares stdout, stderr and the exit code with
+// serial numbers normalised.
+func TestCompat(t *testing.T) {
+	if _, err := os.Stat(cKeyctl); err != nil {
+		t.Skipf("keyutils' keyctl is not installed at %s: nothing to compare with", cKeyctl)
+	}
+	ours := keytest.Build(t, ".")
+	for _, tc := range cases() {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each subtest runs on its own goroutine: lock it and give it
+			// its own session, which the programs inherit.
+			s := keytest.Session(t)
+			setup := tc.setup
+			if setup == nil {
+				setup = std
+			}
+			var res [2]result
+			for i, bin := range []string{cKeyctl, ours} {
+				if err := s.Clear(); err != nil {
+					t.Fatal(err)
+				}
+				waitQuota(t, 150)
+				e := setup(t, s)
+				res[i] = run(t, bin, tc.userNS, e.expand(tc.args), []byte(tc.stdin), tc.env...)
+			}
+			if err := s.Clear(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.differs != "" {
+				t.Logf("known difference (%s):\nkeyutils: %q exit %d\nkernkeys: %q exit %d",
+					tc.differs, res[0].stderr, res[0].code, res[1].stderr, res[1].code)
+				return
+			}
+			compare(t, tc.name, res[0], res[1], tc.lenOnly)
+		})
+	}
+}
+
+func compare(t *testing.T, name string, c, g result, lenOnly bool) {
+	t.Helper()
+	seenC, seenG := map[string]string{}, map[string]string{}
+	co, go_ := normalise(c.stdout, seenC), normalise(g.stdout, seenG)
+	ce, ge := normalise(c.stderr, seenC), normalise(g.stderr, seenG)
+	if lenOnly {
+		co, go_ = strconv.Itoa(len(c.stdout)), strconv.Itoa(len(g.stdout))
+	}
+	if co != go_ || ce != ge || c.code != g.code {
+		t.Errorf("%s:\nkeyutils: exit %d\nstdout:\n%s\nstderr:\n%s\nkernkeys: exit %d\nstdout:\n%s\nstderr:\n%s",
+			name, c.code, co, ce, g.code, go_, ge)
+	}
+}
+
+// TestPkey compares the public-key subcommands on an X.509 certificate's
+// key: query, encrypt (random output: lengths only), verify of a good and
+// a bad signature, and the private-key operations this key lacks.
+func TestPkey(t *testing.T) {
+	if _, err := os.Stat(cKeyctl); err != nil {
+		t.Skipf("keyutils' keyctl is not installed at %s", cKeyctl)
+	}
+	ours := keytest.Build(t, ".")
+	s := keytest.Session(t)
+	priv, der := keytest.SelfSigned(t, "kernkeys keyctl test")
+	k, err := s.Add("asymmetric", "", der)
+	if errors.Is(err, keyring.ErrNotSupported) {
+		t.Skipf("asymmetric keys: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	digest := sha256.Sum256([]byte("signed data"))
+	sig, err := rsa.SignPKCS1v15(nil, priv, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"digest": digest[:], "sig": sig, "bad": append([]byte{sig[0] ^ 1}, sig[1:]...), "msg": []byte("short message")}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := func(n string) string { return filepath.Join(dir, n) }
+	id := k.String()
+	for _, tc := range []testCase{
+		{name: "query", args: []string{"pkey_query", id, "0", "enc=pkcs1", "hash=sha256"}},
+		{name: "query bare", args: []string{"pkey_query", id, "0"}},
+		{name: "encrypt", args: []string{"pkey_encrypt", id, "0", f("msg"), "enc=pkcs1"}, lenOnly: true},
+		{name: "verify", args: []string{"pkey_verify", id, "0", f("digest"), f("sig"), "enc=pkcs1", "hash=sha256"}},
+		{name: "verify bad", args: []string{"pkey_verify", id, "0", f("digest"), f("bad"), "enc=pkcs1", "hash=sha256"}},
+		{name: "decrypt", args: []string{"pkey_decrypt", id, "0", f("msg"), "enc=pkcs1"}},
+		{name: "sign", args: []string{"pkey_sign", id, "0", f("digest"), "enc=pkcs1", "hash=sha256"}},
+		{name: "show", args: []string{"show"}},
+		{name: "id by name", args: []string{"describe", "%asymmetric:kernkeys keyctl test: " + "x"}},
+	} {
+		// No t.Run: the programs must start from this locked thread, which
+		// possesses the key through its session.
+		compare(t, tc.name, run(t, cKeyctl, false, tc.args, nil), run(t, ours, false, tc.args, nil), tc.lenOnly)
+	}
+}
+
+// TestStrtoul pins the C parsing rules the key specs, masks and timeouts
+// follow.
+func TestStrtoul(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		base int
+		v    uint64
+		rest string
+	}{
+		{"", 0, 0, ""},
+		{"  12", 0, 12, ""},
+		{"0x1f", 0, 31, ""},
+		{"0X1F", 16, 31, ""},
+		{"0x", 0, 0, "x"},
+		{"017", 0, 15, ""},
+		{"019", 0, 1, "9"},
+		{"-1", 0, ^uint64(0), ""},
+		{"+5", 10, 5, ""},
+		{"0x10", 10, 0, "x10"},
+		{"99999999999999999999", 10, ^uint64(0), ""},
+		{"abc", 10, 0, "abc"},
+		{" -", 10, 0, " -"},
+	} {
+		v, rest := strtoul(tc.in, tc.base)
+		if v != tc.v || rest != tc.rest {
+			t.Errorf("strtoul(%q, %d) = %d, %q; want %d, %q", tc.in, tc.base, v, rest, tc.v, tc.rest)
+		}
+	}
+}
