@@ -1,12 +1,11 @@
 package keyring
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,9 +24,13 @@ func openPoller() {
 	pollerOnce.Do(func() { time.AfterFunc(time.Hour, func() {}).Stop() })
 }
 
-// pollerOnce is the package's only mutable state: the runtime's poller,
-// once open, stays open.
-var pollerOnce sync.Once
+// The package's only mutable state: the runtime's poller, once open, stays
+// open; and a counter that keeps JoinProcessSession's names unique within
+// the process (the pid and the time make them unique across processes).
+var (
+	pollerOnce   sync.Once
+	sessionNames atomic.Uint64
+)
 
 // OnThread runs fn on a new goroutine locked to its own OS thread and waits
 // for it. The thread is never unlocked: when fn returns, the thread exits,
@@ -137,7 +140,7 @@ func SessionToParent() error {
 // goroutines change too, whatever session they had.
 //
 // Go has no process-wide credentials call, so it works like this: a keyring
-// with a unique name ("kernkeys:<pid>:<random>") is created, the user is
+// with a unique name ("kernkeys:<pid>:<time>:<n>") is created, the user is
 // allowed to view and search it (otherwise another thread could not find it
 // by name), and KEYCTL_JOIN_SESSION_KEYRING is issued on every thread at
 // once with syscall.AllThreadsSyscall. Because the name is new and
@@ -148,11 +151,8 @@ func SessionToParent() error {
 // lives. AllThreadsSyscall is unavailable when cgo is linked: then nothing
 // is changed and the error matches ErrNotSupported.
 func JoinProcessSession() (Keyring, error) {
-	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return Keyring{}, err
-	}
-	name := "kernkeys:" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(nonce[:])
+	name := "kernkeys:" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) +
+		":" + strconv.FormatUint(sessionNames.Add(1), 36)
 	var s Keyring
 	err := OnThread(func() error {
 		// This thread's keyring holds the new keyring until every thread's
