@@ -145,6 +145,12 @@ func ProcKeys() ([]ProcKey, error) {
 // searches the calling thread's keyrings; then every key in /proc/keys the
 // caller may view, matching type and description exactly.
 //
+// A key unlinked a moment ago can still be found through /proc/keys: the
+// keyring drops its reference only after an RCU grace period, and until
+// the garbage collector destroys the key nothing distinguishes it from a
+// live key the caller does not possess (reading it fails with
+// ErrPermission). keyutils' lookup has the same window.
+//
 // Errors: ErrNotFound, ErrInvalid (refused before any call).
 func Find(typ, desc string) (Key, error) {
 	k, err := Request(typ, desc, RequestOptions{})
