@@ -19,7 +19,8 @@
 // The key's payload grammar has three commands, built here by
 // [NewPayload] (and [NewPayloadWithData]), [LoadPayload] and
 // [UpdatePayload]; the blob is [Blob], parsed by [ParseBlob] and written by
-// [Blob.MarshalText] exactly as the kernel writes it. The payloads go to
+// [Blob.MarshalText] exactly as the kernel writes it, and stored with
+// [Blob.WriteFile] (atomic, mode 0600) and [ReadFile]. The payloads go to
 // add_key(2) with the type "encrypted", or to KEYCTL_UPDATE; the keyring
 // package makes those calls.
 //

@@ -50,7 +50,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"time"
@@ -572,7 +571,7 @@ func (c *cmd) newBlob(ring keyring.Keyring, m encrypted.Master) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeBlob(c.blob, b); err != nil {
+	if err := b.WriteFile(c.blob); err != nil {
 		return err
 	}
 	c.say("  reading the key gave its blob: the data encrypted (AES-256-CBC, HMAC-SHA256) under %v", b.Master)
@@ -584,11 +583,7 @@ func (c *cmd) newBlob(ring keyring.Keyring, m encrypted.Master) (err error) {
 }
 
 func (c *cmd) loadBlob(ring keyring.Keyring) error {
-	text, err := os.ReadFile(c.blob)
-	if err != nil {
-		return err
-	}
-	b, err := encrypted.ParseBlob(text)
+	b, err := encrypted.ReadFile(c.blob)
 	if err != nil {
 		return err
 	}
@@ -651,46 +646,4 @@ func readSecretFile(name string, stdin io.Reader, max int) ([]byte, error) {
 	}
 	defer f.Close()
 	return readSecret(name, f, max)
-}
-
-// writeBlob writes b to name atomically: a temporary file in the same
-// directory, written, fsynced and renamed over name with mode 0600, then
-// the directory fsynced, so a crash leaves the old blob or the new one.
-func writeBlob(name string, b *encrypted.Blob) (err error) {
-	text, err := b.MarshalText()
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(text); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

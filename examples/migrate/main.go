@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 
@@ -106,13 +105,13 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "imported %d bytes as encrypted key %v (%s under %s); blob written to %s\n", len(material), k, b.Format, b.Master, *out)
-		return writeBlob(*out, b)
+		return b.WriteFile(*out)
 	case "move":
 		dest, err := parseKeyring(*ring)
 		if err != nil || *in == "" || *desc == "" {
 			return usageError("move needs --in, --desc and a valid --keyring\n" + usage)
 		}
-		b, err := readBlob(*in)
+		b, err := encrypted.ReadFile(*in)
 		if err != nil {
 			return err
 		}
@@ -121,12 +120,12 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "moved encrypted key %v from %s to %s; blob written to %s\n", k, b.Master, nb.Master, *out)
-		return writeBlob(*out, nb)
+		return nb.WriteFile(*out)
 	case "rewrap":
 		if *in == "" || *oldKeyFile == "" || *newKeyFile == "" {
 			return usageError("rewrap needs --in, --old-key-file and --new-key-file\n" + usage)
 		}
-		b, err := readBlob(*in)
+		b, err := encrypted.ReadFile(*in)
 		if err != nil {
 			return err
 		}
@@ -145,7 +144,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "rewrapped %s blob from %s to %s; written to %s\n", nb.Format, b.Master, nb.Master, *out)
-		return writeBlob(*out, nb)
+		return nb.WriteFile(*out)
 	}
 	return usageError("unknown command " + strconv.Quote(args[0]) + "\n" + usage)
 }
@@ -194,54 +193,4 @@ func readSecret(name string, stdin io.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-func readBlob(name string) (*encrypted.Blob, error) {
-	text, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	return encrypted.ParseBlob(text)
-}
-
-// writeBlob writes b to name atomically: a temporary file in the same
-// directory, written, fsynced and renamed over name with mode 0600, then
-// the directory fsynced, so a crash leaves the old blob or the new one.
-func writeBlob(name string, b *encrypted.Blob) (err error) {
-	text, err := b.MarshalText()
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(text); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
