@@ -34,6 +34,26 @@ func (id ID) String() string {
 	return strconv.FormatInt(int64(id), 10)
 }
 
+// ParseID parses what String returns, the key specs keyutils' keyctl takes
+// for keyrings: a special ID's shorthand (@t, @p, @s, @u, @us, @g, @a, @r)
+// or a serial number, decimal, hex with 0x or octal with a leading 0 (as
+// C's strtol with base 0). A number may also be a special ID (-3 is @s).
+//
+// Errors: ErrInvalid for anything else, zero, and negative numbers that
+// are not special IDs.
+func ParseID(s string) (ID, error) {
+	for i, name := range specialNames {
+		if s == name {
+			return ID(-1 - i), nil
+		}
+	}
+	n, err := strconv.ParseInt(s, 0, 32)
+	if err != nil || !cBase0(s) || n == 0 || n < int64(RequestorKeyring) {
+		return 0, invalid("parse key ID", 0, quote(s)+" is neither a serial number nor one of @t, @p, @s, @u, @us, @g, @a, @r")
+	}
+	return ID(n), nil
+}
+
 // Key returns a handle on the key id names.
 func (id ID) Key() Key { return Key{id: id} }
 

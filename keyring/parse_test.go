@@ -1,6 +1,7 @@
 package keyring_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -49,6 +50,8 @@ func TestParsePerm(t *testing.T) {
 		{"", 0, false},
 		{"-1", 0, false},
 		{"0o17", 0, false},
+		{"0O17", 0, false},
+		{"0B1", 0, false},
 		{"1_000", 0, false},
 		{"alswrv-----v-----------", 0, false},   // 23 characters
 		{"alswrv-----v-----------x", 0, false},  // bad letter
@@ -133,6 +136,47 @@ func TestIDString(t *testing.T) {
 			t.Errorf("ID(%d).String() = %q, want %q", int32(id), got, want)
 		}
 	}
+}
+
+func TestParseID(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want keyring.ID
+		ok   bool
+	}{
+		{"@t", keyring.ThreadKeyring, true}, {"@p", keyring.ProcessKeyring, true},
+		{"@s", keyring.SessionKeyring, true}, {"@u", keyring.UserKeyring, true},
+		{"@us", keyring.UserSessionKeyring, true}, {"@g", keyring.GroupKeyring, true},
+		{"@a", keyring.RequestKeyAuthKey, true}, {"@r", keyring.RequestorKeyring, true},
+		{"123", 123, true}, {"0x7b", 123, true}, {"0173", 123, true}, {"-3", keyring.SessionKeyring, true},
+		{"2147483647", 1<<31 - 1, true},
+		{"", 0, false}, {"0", 0, false}, {"-9", 0, false}, {"@x", 0, false}, {"@S", 0, false},
+		{"2147483648", 0, false}, {"1_000", 0, false}, {"0o17", 0, false}, {"0b1", 0, false},
+		{"12x", 0, false}, {" 1", 0, false},
+	} {
+		got, err := keyring.ParseID(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseID(%q) = %v, %v; want %v, ok=%v", c.in, got, err, c.want, c.ok)
+		}
+		if err != nil && !errors.Is(err, keyring.ErrInvalid) {
+			t.Errorf("ParseID(%q): %v is not ErrInvalid", c.in, err)
+		}
+	}
+}
+
+func FuzzParseID(f *testing.F) {
+	for _, s := range []string{"@s", "@us", "123", "0x7b", "-8", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := keyring.ParseID(s)
+		if err != nil {
+			return
+		}
+		if back, err := keyring.ParseID(id.String()); err != nil || back != id {
+			t.Fatalf("round trip of %v through %q gave %v, %v", id, id.String(), back, err)
+		}
+	})
 }
 
 func FuzzParsePerm(f *testing.F) {

@@ -86,7 +86,7 @@ func ParsePerm(s string) (Perm, error) {
 		return p, nil
 	}
 	n, err := strconv.ParseUint(s, 0, 32)
-	if err != nil || strings.HasPrefix(s, "0o") || strings.HasPrefix(s, "0b") || strings.Contains(s, "_") {
+	if err != nil || !cBase0(s) {
 		return 0, invalid("parse permissions", 0, quote(s)+" is neither a number nor an alswrv mask")
 	}
 	p := Perm(n)
@@ -94,4 +94,15 @@ func ParsePerm(s string) (Perm, error) {
 		return 0, invalid("parse permissions", 0, "mask sets bits outside 0x3f3f3f3f")
 	}
 	return p, nil
+}
+
+// cBase0 reports whether a number strconv accepted with base 0 is also in
+// C's strtol/strtoul base-0 syntax: Go adds 0o and 0b prefixes and
+// underscores, which C does not know.
+func cBase0(s string) bool {
+	u := strings.TrimLeft(s, "+-")
+	if len(u) > 1 && u[0] == '0' && strings.ContainsRune("oObB", rune(u[1])) {
+		return false
+	}
+	return !strings.Contains(s, "_")
 }
