@@ -101,6 +101,16 @@ type cmd struct {
 	print, revoke, load               bool
 }
 
+// keyringFlag returns the keyring --keyring names (keyring.ParseID's
+// syntax); a bad one is a usage error.
+func (c *cmd) keyringFlag() (keyring.Keyring, error) {
+	id, err := keyring.ParseID(c.ring)
+	if err != nil {
+		return keyring.Keyring{}, usageError(err.Error())
+	}
+	return id.Keyring(), nil
+}
+
 func (c *cmd) say(format string, args ...any) { fmt.Fprintf(c.log, format+"\n", args...) }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -177,28 +187,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return usageError("unknown command " + strconv.Quote(args[0]) + "\n" + usage)
 }
 
-func parseKeyring(s string) (keyring.Keyring, error) {
-	switch s {
-	case "@t":
-		return keyring.Thread(), nil
-	case "@s":
-		return keyring.Session(), nil
-	case "@u":
-		return keyring.User(), nil
-	case "@us":
-		return keyring.UserSession(), nil
-	}
-	n, err := strconv.ParseInt(s, 0, 32)
-	if err != nil || n <= 0 {
-		return keyring.Keyring{}, usageError("bad keyring " + strconv.Quote(s) + ": want @t, @s, @u, @us or a serial")
-	}
-	return keyring.ID(n).Keyring(), nil
-}
-
 // ---- use II: the keyslot passphrase, a user key ----
 
 func (c *cmd) passphraseAdd() error {
-	ring, err := parseKeyring(c.ring)
+	ring, err := c.keyringFlag()
 	if err != nil {
 		return err
 	}
@@ -275,7 +267,7 @@ func (c *cmd) notPossessed(miss error) error {
 }
 
 func (c *cmd) passphraseRemove() error {
-	ring, err := parseKeyring(c.ring)
+	ring, err := c.keyringFlag()
 	if err != nil {
 		return err
 	}
@@ -529,7 +521,7 @@ func (c *cmd) neverInClear() error {
 	if err != nil {
 		return usageError(err.Error())
 	}
-	ring, err := parseKeyring(c.ring)
+	ring, err := c.keyringFlag()
 	if err != nil {
 		return err
 	}

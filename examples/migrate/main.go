@@ -91,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		dest, err := parseKeyring(*ring)
+		dest, err := keyring.ParseID(*ring)
 		if err != nil || *keyFile == "" || *desc == "" {
 			return usageError("import needs --key-file, --desc and a valid --keyring\n" + usage)
 		}
@@ -100,14 +100,14 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 		defer encrypted.Wipe(material)
-		k, b, err := encrypted.Import(dest, *desc, material, encrypted.ImportOptions{Format: f, Master: m})
+		k, b, err := encrypted.Import(dest.Keyring(), *desc, material, encrypted.ImportOptions{Format: f, Master: m})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "imported %d bytes as encrypted key %v (%s under %s); blob written to %s\n", len(material), k, b.Format, b.Master, *out)
 		return b.WriteFile(*out)
 	case "move":
-		dest, err := parseKeyring(*ring)
+		dest, err := keyring.ParseID(*ring)
 		if err != nil || *in == "" || *desc == "" {
 			return usageError("move needs --in, --desc and a valid --keyring\n" + usage)
 		}
@@ -115,7 +115,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		k, nb, err := encrypted.Migrate(dest, *desc, b, m)
+		k, nb, err := encrypted.Migrate(dest.Keyring(), *desc, b, m)
 		if err != nil {
 			return err
 		}
@@ -147,22 +147,6 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return nb.WriteFile(*out)
 	}
 	return usageError("unknown command " + strconv.Quote(args[0]) + "\n" + usage)
-}
-
-func parseKeyring(s string) (keyring.Keyring, error) {
-	switch s {
-	case "@s":
-		return keyring.Session(), nil
-	case "@u":
-		return keyring.User(), nil
-	case "@us":
-		return keyring.UserSession(), nil
-	}
-	n, err := strconv.ParseInt(s, 0, 32)
-	if err != nil || n <= 0 {
-		return keyring.Keyring{}, fmt.Errorf("bad keyring %q", s)
-	}
-	return keyring.ID(n).Keyring(), nil
 }
 
 // readSecret reads key material from a file, or standard input for "-".
