@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"math/big"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
@@ -86,6 +88,43 @@ func TestPkey(t *testing.T) {
 	wantUnsupported(t, err, "CONFIG_ASYMMETRIC_KEY_TYPE")
 }
 
+// A PKCS#8 private key (CONFIG_PKCS8_PRIVATE_KEY_PARSER) does all four
+// operations; each is checked against Go's crypto/rsa.
+func TestPkeyPrivateKey(t *testing.T) {
+	s := keytest.Session(t)
+	priv, _ := keytest.SelfSigned(t, "kernkeys pkcs8")
+	der := must(x509.MarshalPKCS8PrivateKey(priv))(t)
+	k, err := s.Add("asymmetric", "kernkeys-pkcs8", der)
+	if !keytest.KernelConfig(t, "CONFIG_PKCS8_PRIVATE_KEY_PARSER") {
+		// No parser takes the data: EBADMSG, as for garbage.
+		wantErr(t, err, syscall.EBADMSG)
+		return
+	}
+	check(t, err)
+	const info = "enc=pkcs1 hash=sha256"
+	q := must(k.PkeyQuery(info))(t)
+	all := keyring.PkeyEncrypt | keyring.PkeyDecrypt | keyring.PkeySign | keyring.PkeyVerify
+	if q.KeySize != 2048 || q.Supported&all != all || q.MaxSigSize != 256 {
+		t.Errorf("PkeyQuery = %+v", q)
+	}
+
+	// Sign in the kernel, verify in Go and in the kernel.
+	digest := sha256.Sum256([]byte("signed by the kernel"))
+	sig := make([]byte, q.MaxSigSize)
+	n := must(k.Sign(info, digest[:], sig))(t)
+	check(t, rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, digest[:], sig[:n]))
+	check(t, k.Verify(info, digest[:], sig[:n]))
+
+	// Encrypt in Go, decrypt in the kernel.
+	msg := []byte("for the kernel's private key")
+	ct := must(rsa.EncryptPKCS1v15(rand.Reader, &priv.PublicKey, msg))(t)
+	pt := make([]byte, q.MaxDecSize)
+	n = must(k.Decrypt(info, ct, pt))(t)
+	if !bytes.Equal(pt[:n], msg) {
+		t.Errorf("the kernel decrypted %d bytes that differ from Go's plaintext", n)
+	}
+}
+
 // RFC 3526's 1536-bit MODP group would do, but any prime shows the
 // arithmetic: 2^127-1.
 func TestDHCompute(t *testing.T) {
@@ -98,7 +137,8 @@ func TestDHCompute(t *testing.T) {
 	}
 	p := keyring.DHParams{Private: add("dh-private", private), Prime: add("dh-prime", prime), Base: add("dh-base", base)}
 	got, err := keyring.DHCompute(p)
-	_, kdfErr := keyring.DHComputeKDF(p, keyring.KDF{Hash: "sha256"}, 32)
+	kdf := keyring.KDF{Hash: "sha256", OtherInfo: []byte("kernkeys other info")}
+	derived, kdfErr := keyring.DHComputeKDF(p, kdf, 40)
 	if !capabilities(t).DiffieHellman {
 		wantUnsupported(t, err, "CONFIG_KEY_DH_OPERATIONS")
 		wantUnsupported(t, kdfErr, "CONFIG_KEY_DH_OPERATIONS")
@@ -109,6 +149,19 @@ func TestDHCompute(t *testing.T) {
 	want := new(big.Int).Exp(base, private, prime).FillBytes(make([]byte, 16))
 	if !bytes.Equal(got, want) {
 		t.Errorf("DHCompute = %x, want %x", got, want)
+	}
+	// SP 800-108 counter mode over the shared secret (as long as the
+	// prime) and OtherInfo: block i is sha256(be32(i) || Z || OtherInfo).
+	var wantKDF []byte
+	for i := uint32(1); len(wantKDF) < 40; i++ {
+		h := sha256.New()
+		h.Write(binary.BigEndian.AppendUint32(nil, i))
+		h.Write(want)
+		h.Write(kdf.OtherInfo)
+		wantKDF = h.Sum(wantKDF)
+	}
+	if !bytes.Equal(derived, wantKDF[:40]) {
+		t.Errorf("DHComputeKDF = %x, want %x", derived, wantKDF[:40])
 	}
 }
 
