@@ -3,6 +3,7 @@ package encrypted
 import (
 	"fmt"
 
+	"github.com/kernkeys/kernkeys/internal/fielderr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -19,31 +20,16 @@ var ErrInvalid = keyring.ErrInvalid
 // too.
 var ErrBadHMAC = fmt.Errorf("HMAC mismatch: %w", ErrInvalid)
 
-// Error describes input that this package rejected. Its message names the
-// operation and the offending field and never contains key material,
-// plaintext or payload bytes.
-type Error struct {
-	// Op is the function that rejected the input, such as "ParseBlob".
-	Op string
-	// Field is the part of the input at fault: "format", "master",
-	// "master key", "datalen", "description", "iv", "hex", "ciphertext",
-	// "hmac", "blob" or "payload".
-	Field string
-	// Msg says what is wrong.
-	Msg string
-	// Err is ErrInvalid, or ErrBadHMAC for a failed HMAC check.
-	Err error
-}
-
-func (e *Error) Error() string {
-	return "encrypted: " + e.Op + ": " + e.Field + ": " + e.Msg
-}
-
-// Unwrap returns e.Err, so that errors.Is matches ErrInvalid (and
-// ErrBadHMAC where it applies).
-func (e *Error) Unwrap() error { return e.Err }
+// Error describes input that this package rejected (it is the same type
+// as mktme.Error and trusted.Error). Its message names the operation and
+// the offending field and never contains key material, plaintext or
+// payload bytes. Pkg is "encrypted"; Field is one of "format", "master",
+// "master key", "datalen", "description", "iv", "hex", "ciphertext",
+// "hmac", "blob" or "payload"; Err is ErrInvalid, or ErrBadHMAC for a
+// failed HMAC check.
+type Error = fielderr.Error
 
 // invalid returns an *Error that matches ErrInvalid.
 func invalid(op, field, msg string) error {
-	return &Error{Op: op, Field: field, Msg: msg, Err: ErrInvalid}
+	return &Error{Pkg: "encrypted", Op: op, Field: field, Msg: msg, Err: ErrInvalid}
 }

@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strconv"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // Labels of the kernel's key derivation (get_derived_key()).
@@ -139,7 +141,7 @@ func open(op string, b *Blob, masterKey []byte) ([]byte, error) {
 	authKey := deriveKey(authLabel, masterKey)
 	defer Wipe(authKey[:])
 	if !hmac.Equal(b.mac(authKey[:]), b.HMAC[:]) {
-		return nil, &Error{Op: op, Field: "hmac", Msg: "does not verify: wrong master key, or the blob was changed", Err: ErrBadHMAC}
+		return nil, &Error{Pkg: "encrypted", Op: op, Field: "hmac", Msg: "does not verify: wrong master key, or the blob was changed", Err: ErrBadHMAC}
 	}
 
 	encKey := deriveKey(encLabel, masterKey)
@@ -230,6 +232,4 @@ func kdfInput(label string, masterKey []byte) []byte {
 // AES key schedule and HMAC state inside the standard library, or memory
 // that the garbage collector moved; it narrows the exposure, it does not
 // remove it.
-func Wipe(b []byte) {
-	clear(b)
-}
+func Wipe(b []byte) { keyring.Wipe(b) }

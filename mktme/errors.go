@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/kernkeys/kernkeys/internal/fielderr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -28,35 +29,20 @@ var ErrForbidden = errors.New("operation not allowed on an MKTME key")
 // that errno too. Revoke an MKTME key to give its KeyID back.
 var ErrPoolExhausted = errors.New("no free MKTME KeyID: the platform's pool of hardware encryption keys is exhausted")
 
-// Error describes options or a payload that this package rejected. Its
-// message names the operation and the offending field and never contains
-// key material or payload bytes. It matches [ErrInvalid].
-type Error struct {
-	// Op is the function that rejected the input: "Parse", "ParseV1",
-	// "Validate", "MarshalText", "AppendText" or "Add".
-	Op string
-	// Field is the part of the input at fault: "payload" (its size, a
-	// NUL, no option at all), "option" (a token that is not a known
-	// option), "options" (nil Options given to Add), or an option name:
-	// "type" and "key" (RFC v2), "userkey" and "entropy" (RFC v1),
-	// "algorithm" and "tweak" (both).
-	Field string
-	// Msg says what is wrong.
-	Msg string
-	// Err is ErrInvalid.
-	Err error
-}
-
-func (e *Error) Error() string {
-	return "mktme: " + e.Op + ": " + e.Field + ": " + e.Msg
-}
-
-// Unwrap returns e.Err, so that errors.Is matches ErrInvalid.
-func (e *Error) Unwrap() error { return e.Err }
+// Error describes options or a payload that this package rejected (it is
+// the same type as encrypted.Error and trusted.Error). Its message names
+// the operation and the offending field and never contains key material
+// or payload bytes. Pkg is "mktme"; Op is "Parse", "ParseV1", "Validate",
+// "MarshalText", "AppendText" or "Add"; Field is "payload" (its size, a
+// NUL, no option at all), "option" (a token that is not a known option),
+// "options" (nil Options given to Add), or an option name: "type" and
+// "key" (RFC v2), "userkey" and "entropy" (RFC v1), "algorithm" and
+// "tweak" (both); Err is ErrInvalid.
+type Error = fielderr.Error
 
 // invalid returns an *Error that matches ErrInvalid.
 func invalid(op, field, msg string) error {
-	return &Error{Op: op, Field: field, Msg: msg, Err: ErrInvalid}
+	return &Error{Pkg: "mktme", Op: op, Field: field, Msg: msg, Err: ErrInvalid}
 }
 
 // neverMerged is the reason given when the running kernel has no "mktme"
