@@ -10,7 +10,9 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,13 +185,30 @@ func TestWatch(t *testing.T) {
 		return
 	}
 	check(t, err)
-	k := must(s.Add("user", "watched", []byte("x")))(t)
-	check(t, k.Update([]byte("y")))
+	// Every step posts its notifications synchronously; one read at the
+	// end collects them all, in order.
+	k := must(s.Add("user", "watched", []byte("x")))(t) // s: linked
+	check(t, k.Watch(q, 8))
+	check(t, k.Update([]byte("y"))) // k: updated
+	check(t, q.SetFilter(keyring.KeyRevoked))
+	check(t, k.Update([]byte("z"))) // filtered out by the kernel
+	check(t, k.Revoke())            // k: revoked
+	check(t, q.SetFilter())
+	check(t, s.Unlink(k)) // s: unlinked
 	got := must(q.Read())(t)
-	if len(got) == 0 || got[0].Type != keyring.KeyLinked || got[0].WatchID != 7 || got[0].Key != s.Key || got[0].Aux != k {
-		t.Errorf("notifications %+v, want first: %v linked into %v with watch ID 7", got, k, s)
+	want := []keyring.Notification{
+		{Type: keyring.KeyLinked, WatchID: 7, Key: s.Key, Aux: k},
+		{Type: keyring.KeyUpdated, WatchID: 8, Key: k},
+		{Type: keyring.KeyRevoked, WatchID: 8, Key: k},
+		{Type: keyring.KeyUnlinked, WatchID: 7, Key: s.Key, Aux: k},
+	}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("notifications\n %+v\nwant first\n %+v", got, want)
 	}
 	check(t, s.Unwatch(q))
+	if err := q.SetFilter(keyring.WatchRemoved); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("SetFilter(WatchRemoved) = %v, want ErrInvalid: meta notifications always pass", err)
+	}
 }
 
 // Watch-queue records as the kernel lays them out (native endian).

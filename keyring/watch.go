@@ -42,6 +42,35 @@ func (q *WatchQueue) Close() error {
 	return nil
 }
 
+// SetFilter makes q deliver only key notifications of the given types
+// (IOC_WATCH_QUEUE_SET_FILTER, as keyutils' `keyctl watch -f` does); the
+// kernel drops the others before they take room in the queue. Meta
+// notifications (WatchRemoved, WatchLoss) always pass. No types removes the
+// filter: everything is delivered again.
+//
+// Errors: ErrInvalid (a type that is not a key notification).
+func (q *WatchQueue) SetFilter(types ...NotificationType) error {
+	var filters []keyctl.WatchTypeFilter
+	if len(types) > 0 {
+		var key uint32
+		for _, t := range types {
+			if t > KeySetattr {
+				return invalid("watch_queue_set_filter", 0, "not a key notification type")
+			}
+			key |= 1 << t
+		}
+		meta := uint32(1<<(WatchRemoved&0x7f) | 1<<(WatchLoss&0x7f))
+		filters = []keyctl.WatchTypeFilter{
+			{Type: watchTypeKeyNotify, SubtypeFilter: [8]uint32{key}},
+			{Type: watchTypeMeta, SubtypeFilter: [8]uint32{meta}},
+		}
+	}
+	if e := keyctl.SetWatchFilter(q.rd, filters); e != 0 {
+		return fail("watch_queue_set_filter", 0, e)
+	}
+	return nil
+}
+
 // Watch delivers notifications about k (and, for a keyring, about its links)
 // to q, tagged with watchID (KEYCTL_WATCH_KEY, keyctl_watch_key(3)).
 //
@@ -65,6 +94,12 @@ func (k Key) watch(q *WatchQueue, watchID int) error {
 	}
 	return nil
 }
+
+// Watch types (enum watch_notification_type).
+const (
+	watchTypeMeta      = 0 // WATCH_TYPE_META: removals, losses
+	watchTypeKeyNotify = 1 // WATCH_TYPE_KEY_NOTIFY
+)
 
 // NotificationType is what happened to a watched key (enum
 // key_notification_subtype).
@@ -108,10 +143,6 @@ func (q *WatchQueue) Read() ([]Notification, error) {
 // and struct key_notification, native endian). Records of other watch types
 // are skipped.
 func ParseNotifications(b []byte) ([]Notification, error) {
-	const (
-		typeMeta      = 0
-		typeKeyNotify = 1
-	)
 	var out []Notification
 	for len(b) > 0 {
 		if len(b) < 8 {
@@ -128,9 +159,9 @@ func ParseNotifications(b []byte) ([]Notification, error) {
 		typ, sub := hdr&0xffffff, uint8(hdr>>24)
 		n := Notification{WatchID: uint8(info >> 8)}
 		switch {
-		case typ == typeMeta:
+		case typ == watchTypeMeta:
 			n.Type = NotificationType(0x80 | sub)
-		case typ == typeKeyNotify && size >= 16:
+		case typ == watchTypeKeyNotify && size >= 16:
 			n.Type = NotificationType(sub)
 			n.Key = ID(int32(binary.NativeEndian.Uint32(rec[8:]))).Key()
 			n.Aux = ID(int32(binary.NativeEndian.Uint32(rec[12:]))).Key()

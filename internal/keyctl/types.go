@@ -54,3 +54,13 @@ type PkeyParams struct {
 	OutLen uint32
 	_      [7]uint32
 }
+
+// WatchTypeFilter is struct watch_notification_type_filter: notifications
+// of watch type Type pass if their subtype's bit is set in SubtypeFilter[0]
+// and (info & InfoMask) == InfoFilter.
+type WatchTypeFilter struct {
+	Type          uint32
+	InfoFilter    uint32
+	InfoMask      uint32
+	SubtypeFilter [8]uint32
+}

@@ -4,15 +4,34 @@ package keyctl
 
 import (
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // From include/uapi/linux/watch_queue.h.
 const (
-	oNotificationPipe    = unix.O_EXCL // O_NOTIFICATION_PIPE
-	iocWatchQueueSetSize = 0x5760      // _IO('W', 0x60)
+	oNotificationPipe      = unix.O_EXCL // O_NOTIFICATION_PIPE
+	iocWatchQueueSetSize   = 0x5760      // _IO('W', 0x60)
+	iocWatchQueueSetFilter = 0x5761      // _IO('W', 0x61)
 )
+
+// SetWatchFilter sets the watch queue rd's filter
+// (IOC_WATCH_QUEUE_SET_FILTER): only notifications matching one of filters
+// are queued. No filters removes the filter. At most 16.
+func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno {
+	var arg unsafe.Pointer
+	if len(filters) > 0 {
+		// struct watch_notification_filter: nr_filters, __reserved, filters[].
+		type header struct{ nr, reserved uint32 }
+		buf := make([]byte, int(unsafe.Sizeof(header{}))+len(filters)*int(unsafe.Sizeof(WatchTypeFilter{})))
+		*(*header)(unsafe.Pointer(&buf[0])) = header{nr: uint32(len(filters))}
+		copy(unsafe.Slice((*WatchTypeFilter)(unsafe.Pointer(&buf[unsafe.Sizeof(header{})])), len(filters)), filters)
+		arg = unsafe.Pointer(&buf[0])
+	}
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(rd), iocWatchQueueSetFilter, uintptr(arg))
+	return e
+}
 
 // NotificationPipe opens a watch-queue pipe (pipe2 with O_NOTIFICATION_PIPE)
 // sized for n notifications. The read end is the queue that WatchKey takes.
