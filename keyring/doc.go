@@ -61,7 +61,9 @@
 // Payloads are []byte owned by the caller; the package copies nothing it
 // does not have to and wipes the buffers it outgrows. Use [Wipe] on
 // payloads when done, and keep key material out of strings, which cannot
-// be wiped. Errors never contain payloads.
+// be wiped. Errors never contain payloads. To keep a payload out of the Go
+// heap, swap and core dumps, read it into locked memory with package
+// secret (secret.ReadKey).
 //
 // # Kernel configuration
 //

@@ -2,10 +2,12 @@ package keytypes
 
 import (
 	"encoding/asn1"
+	"fmt"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/kernkeys/kernkeys/internal/redact"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -28,6 +30,19 @@ type Spec struct {
 	Description string
 	Payload     []byte
 }
+
+// String describes s with its payload left out, as in
+// `user "svc:name" <32-byte payload>`.
+func (s Spec) String() string {
+	return s.Type + " " + strconv.Quote(s.Description) + " <" + strconv.Itoa(len(s.Payload)) + "-byte payload>"
+}
+
+// GoString is String: %#v must not print the payload either.
+func (s Spec) GoString() string { return "keytypes.Spec{" + s.String() + "}" }
+
+// Format prints String (GoString for %#v) for every fmt verb: without it
+// %v of a Spec would print the payload byte by byte.
+func (s Spec) Format(f fmt.State, verb rune) { redact.Format(f, verb, s) }
 
 // Add creates the key in r (add_key(2)); see keyring.Keyring.Add.
 func (s Spec) Add(r keyring.Keyring) (keyring.Key, error) {

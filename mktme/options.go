@@ -2,9 +2,11 @@ package mktme
 
 import (
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strconv"
 
+	"github.com/kernkeys/kernkeys/internal/redact"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -207,6 +209,10 @@ func (o V2) String() string {
 // GoString is String: %#v must not print key material either.
 func (o V2) GoString() string { return "mktme.V2{" + o.String() + "}" }
 
+// Format prints String (GoString for %#v) for every fmt verb: without it
+// %d or %x would print the key material byte by byte.
+func (o V2) Format(f fmt.State, verb rune) { redact.Format(f, verb, o) }
+
 // Wipe clears o.Key and o.Tweak in place.
 func (o *V2) Wipe() {
 	keyring.Wipe(o.Key)
@@ -331,6 +337,9 @@ func (o V1) String() string {
 
 // GoString is String: %#v must not print key material either.
 func (o V1) GoString() string { return "mktme.V1{" + o.String() + "}" }
+
+// Format prints String (GoString for %#v) for every fmt verb.
+func (o V1) Format(f fmt.State, verb rune) { redact.Format(f, verb, o) }
 
 // Wipe clears o.UserKey, o.Tweak and o.Entropy in place.
 func (o *V1) Wipe() {

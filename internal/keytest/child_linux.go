@@ -83,9 +83,8 @@ func RunChild(t *testing.T, o ChildOptions) {
 // to the host's keys. A user namespace has its own user keyrings and its
 // own register of persistent keyrings, which die with it.
 func UserNSAttr() *syscall.SysProcAttr {
-	host, hostGID := os.Getuid(), os.Getgid()
-	if host == 0 {
-		host = 0x7ff00000 + os.Getpid()&0xfffff
+	host, hostGID := ChildKUID(), os.Getgid()
+	if os.Getuid() == 0 {
 		hostGID = host
 	}
 	return &syscall.SysProcAttr{
@@ -94,6 +93,17 @@ func UserNSAttr() *syscall.SysProcAttr {
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: ChildUID, HostID: hostGID, Size: 1}},
 		Credential:  &syscall.Credential{Uid: ChildUID, Gid: ChildUID, NoSetGroups: true},
 	}
+}
+
+// ChildKUID is the uid, as the caller's user namespace sees it, that
+// UserNSAttr maps a child's ChildUID to: the caller's own uid, or for
+// root an unused one (0x7ff00000 plus the pid) that nothing else in the
+// system charges keys to.
+func ChildKUID() int {
+	if uid := os.Getuid(); uid != 0 {
+		return uid
+	}
+	return 0x7ff00000 + os.Getpid()&0xfffff
 }
 
 // userNSUnavailable tells the errors clone(CLONE_NEWUSER) gives when user
