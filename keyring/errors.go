@@ -62,6 +62,15 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the errno.
+// WithReason returns a copy of e that gives reason instead of e's own: for
+// packages that know more than the errno says (which key type, which
+// option, why the kernel refused).
+func (e *Error) WithReason(reason string) *Error {
+	c := *e
+	c.Reason = reason
+	return &c
+}
+
 func (e *Error) Unwrap() error { return e.Errno }
 
 // Is matches the package's sentinels and os.ErrPermission.

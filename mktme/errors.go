@@ -57,13 +57,6 @@ const noCapability = "creating an MKTME key needs CAP_SYS_RESOURCE or CAP_SYS_AD
 	"in the initial user namespace, and the calling thread has neither " +
 	"(checked before the system call; the RFC kernel refuses with EACCES)"
 
-// withReason returns a copy of e with another reason.
-func withReason(e *keyring.Error, reason string) *keyring.Error {
-	c := *e
-	c.Reason = reason
-	return &c
-}
-
 // forbidden returns the error of an operation that MKTME keys refuse.
 func forbidden(op string, id keyring.ID, errno syscall.Errno, reason string) error {
 	return fmt.Errorf("mktme: %w: %w", ErrForbidden, &keyring.Error{Op: op, ID: id, Errno: errno, Reason: reason + " (refused before any system call)"})

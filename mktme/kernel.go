@@ -123,17 +123,17 @@ func mapAddError(version int, err error, destExists func() bool) error {
 	}
 	switch {
 	case errors.Is(ke.Errno, syscall.ENODEV):
-		return withReason(ke, neverMerged)
+		return ke.WithReason(neverMerged)
 	case errors.Is(ke.Errno, syscall.EACCES):
-		return withReason(ke, "the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
+		return ke.WithReason("the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
 	case version == 1 && errors.Is(ke.Errno, syscall.EDQUOT):
 		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			withReason(ke, "RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
+			ke.WithReason("RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
 	case version == 2 && errors.Is(ke.Errno, enokey) && destExists():
 		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			withReason(ke, "RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
+			ke.WithReason("RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
 	case errors.Is(ke.Errno, syscall.EBUSY):
-		return withReason(ke, "dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
+		return ke.WithReason("dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
 	}
 	return err
 }
@@ -157,7 +157,7 @@ func Probe() error {
 		case err == nil:
 			return nil // no RFC version accepts this; the key dies with the session
 		case errors.Is(err, syscall.ENODEV) && errors.As(err, &ke):
-			e := withReason(ke, neverMerged)
+			e := ke.WithReason(neverMerged)
 			e.ID = 0 // the probe's session is gone
 			return e
 		case errors.Is(err, keyring.ErrInvalid), errors.Is(err, keyring.ErrPermission):

@@ -1,0 +1,233 @@
+package trusted
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// TypeName is the key type, as given to add_key(2).
+const TypeName = "trusted"
+
+// noTrustedKeys is the reason given when the running kernel has no
+// "trusted" key type: add_key answers ENODEV.
+const noTrustedKeys = `key type "trusted" is not in the running kernel: it needs CONFIG_TRUSTED_KEYS ` +
+	"and a trust source that the kernel found at boot (a TPM with CONFIG_TRUSTED_KEYS_TPM, " +
+	"OP-TEE's trusted-keys TA with _TEE, NXP CAAM with _CAAM or NXP DCP with _DCP)"
+
+// KernelBackend reports which backend the running kernel's trusted keys
+// use. It answers an error matching keyring.ErrNotSupported, naming
+// CONFIG_TRUSTED_KEYS, when the kernel has no "trusted" key type; any
+// other error means it could not tell.
+//
+// It first asks the kernel whether the type exists: add_key("trusted")
+// with a payload that is no command, which the kernel refuses with
+// EINVAL before it reaches any trust source, or with ENODEV when the type
+// is not registered. That happens in a private session keyring on a
+// thread of its own ([keyring.InNewSession]) and leaves nothing behind.
+// Then it reads which source the kernel chose, because the kernel does
+// not publish it: the trusted.source= module parameter has mode 0, so it
+// never appears under /sys/module/trusted/parameters, built in or not.
+// KernelBackend follows the kernel's own choice instead (see the package
+// documentation): trusted.source= on /proc/cmdline, then the first source,
+// in the kernel's order tpm, tee, caam, dcp, whose device sysfs shows, and
+// for a TPM /sys/class/tpm/tpmN/tpm_version_major. A loadable trusted.ko
+// given trusted.source= in /etc/modprobe.d is not seen. KernelBackend
+// does not cache its answer.
+func KernelBackend() (Backend, error) {
+	if err := probeType(); err != nil {
+		return 0, err
+	}
+	b, _, err := detectBackend(os.DirFS("/"))
+	return b, err
+}
+
+// probeType reports nil if the kernel has the "trusted" key type.
+func probeType() error {
+	return keyring.InNewSession(func(s keyring.Keyring) error {
+		_, err := s.Add(TypeName, "kernkeys:trusted-probe", []byte("kernkeys-probe"))
+		var ke *keyring.Error
+		switch {
+		case err == nil, errors.Is(err, keyring.ErrInvalid):
+			return nil // no kernel accepts that payload; a key would die with the session
+		case errors.Is(err, syscall.ENODEV) && errors.As(err, &ke):
+			e := ke.WithReason(noTrustedKeys)
+			e.ID = 0 // the probe's session is gone
+			return e
+		}
+		return err
+	})
+}
+
+// New creates a trusted key described desc in dest: the trust source
+// generates keyLen random bytes (MinKeyLen to MaxKeyLen) and seals them
+// ("new", add_key(2)). The kernel holds the key in the clear; userspace
+// only ever sees the sealed blob ([ReadBlob]), which [Load] turns back
+// into the key on the same machine. On TPM 2.0 o.KeyHandle is required:
+// the persistent handle of the parent key, such as 0x81000001.
+//
+// The backend is read from the kernel ([KernelBackend]) and o is checked
+// against its rules first ([NewPayload]). Errors:
+//
+//   - [ErrInvalid]: o, keyLen or desc is refused before any system call.
+//   - keyring.ErrNotSupported: the kernel has no trusted keys; the
+//     message names CONFIG_TRUSTED_KEYS.
+//   - keyring.ErrPermission: the TPM refused to seal (the parent key is
+//     not in the TPM, or keyauth= is wrong), pcrlock= without
+//     CAP_SYS_ADMIN, or dest already links a non-migratable trusted key
+//     described desc (add_key then updates that key, which is refused).
+//   - keyring.ErrInvalid from the kernel: dest already links a trusted
+//     key described desc (an update cannot take "new"), or pcrlock= names a
+//     PCR the TPM lacks.
+//   - E2BIG: the TPM's answer is over the kernel's 512-byte blob limit,
+//     seen with hash=sha512 (and sha384 with a policy) on Linux 6.1.
+//   - the errors of keyring.Keyring.Add.
+func New(dest keyring.Keyring, desc string, keyLen int, o Options) (keyring.Key, error) {
+	return add("New", dest, desc, Payload{Command: CommandNew, KeyLen: keyLen, Options: o})
+}
+
+// Load creates a trusted key described desc in dest from blob, the sealed
+// key as [ReadBlob] returned it ("load", add_key(2)): the trust source
+// unseals it, and the kernel holds the same key as the key the blob was
+// read from. A TPM 2.0 blob carries its parent's handle; o needs the
+// blobauth=, keyauth= and policyhandle= that unsealing requires.
+//
+// Some kernels return the result of pcrlock= instead of an unsealing
+// failure (trusted_tpm_unseal() as read in torvalds/linux; Debian's 6.1
+// checks the failure first), and would make a key with no data from a
+// refused blob. So with o.PCRLock set, Load first unseals the blob
+// without pcrlock= in a private session of its own, and proceeds only if
+// that works.
+//
+// Errors:
+//
+//   - [ErrUnseal], which also matches keyring.ErrPermission: the trust
+//     source refused to unseal (EPERM, "TPM error" in the kernel log):
+//     the blob was changed or belongs to another TPM or parent, or the
+//     authorization, policy or PCRs do not match.
+//   - [ErrInvalid]: o or blob is refused before any system call.
+//   - keyring.ErrNotSupported: the kernel has no trusted keys.
+//   - keyring.ErrPermission without ErrUnseal: pcrlock= without
+//     CAP_SYS_ADMIN, or dest already links a non-migratable trusted key
+//     described desc.
+//   - keyring.ErrInvalid from the kernel: the blob is not one the backend
+//     can read, or dest already links a trusted key described desc.
+//   - the errors of keyring.Keyring.Add.
+func Load(dest keyring.Keyring, desc string, blob []byte, o Options) (keyring.Key, error) {
+	p := Payload{Command: CommandLoad, Blob: blob, Options: o}
+	if o.PCRLock != 0 {
+		trial := p
+		trial.Options.PCRLock = 0
+		err := keyring.InNewSession(func(s keyring.Keyring) error {
+			_, err := add("Load", s, "kernkeys:unseal-check", trial)
+			return err
+		})
+		if err != nil {
+			return keyring.Key{}, err
+		}
+	}
+	return add("Load", dest, desc, p)
+}
+
+// add validates p for the kernel's backend, adds the key and explains the
+// kernel's refusals.
+func add(op string, dest keyring.Keyring, desc string, p Payload) (keyring.Key, error) {
+	b, err := KernelBackend()
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	p.Backend = b
+	text, err := p.appendText(op, nil)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	defer Wipe(text)
+	k, err := dest.Add(TypeName, desc, text)
+	if err == nil {
+		return k, nil
+	}
+	var ke *keyring.Error
+	if !errors.As(err, &ke) {
+		return keyring.Key{}, err
+	}
+	exists := func() bool {
+		_, serr := dest.Search(TypeName, desc, keyring.Keyring{})
+		return serr == nil
+	}
+	switch {
+	case errors.Is(ke.Errno, syscall.ENODEV):
+		return keyring.Key{}, ke.WithReason(noTrustedKeys)
+	case (ke.Errno == syscall.EINVAL || ke.Errno == syscall.EPERM) && exists():
+		return keyring.Key{}, ke.WithReason("dest already links a trusted key described " + fmt.Sprintf("%q", desc) +
+			": add_key then updates that key, which refuses " + p.Command.String() + " (EINVAL), or any update if the key is not migratable (EPERM)")
+	case ke.Errno == syscall.EPERM && p.Options.PCRLock != 0 && p.Command == CommandLoad:
+		return keyring.Key{}, ke.WithReason("the blob unseals, so pcrlock= failed: it needs CAP_SYS_ADMIN")
+	case ke.Errno == syscall.EPERM && p.Command == CommandLoad:
+		return keyring.Key{}, fmt.Errorf("trusted: %s: %w: %w", op, ErrUnseal, ke.WithReason(
+			"the "+b.String()+" refused to unseal the blob (the kernel logs a TPM error): the blob was changed, "+
+				"was sealed by another TPM or under another parent, or its blobauth=, keyauth=, policy session or PCRs do not match"))
+	case ke.Errno == syscall.EPERM:
+		return keyring.Key{}, ke.WithReason("the " + b.String() + " refused to seal: the parent key (keyhandle=) is not in the TPM, " +
+			"keyauth= is wrong, or the TPM lacks hash= (swtpm has no sm3); or pcrlock= needs CAP_SYS_ADMIN")
+	case ke.Errno == syscall.E2BIG && p.Command != CommandLoad:
+		return keyring.Key{}, ke.WithReason("the TPM's answer to sealing is larger than the kernel's 512-byte limit (MAX_BLOB_SIZE): " +
+			"seen on Linux 6.1 with swtpm for hash=sha512, and for hash=sha384 with policydigest=")
+	case ke.Errno == syscall.EINVAL:
+		return keyring.Key{}, ke.WithReason("the kernel refused a payload that the " + b.String() + " rules accept: " +
+			"pcrlock= names a PCR the TPM lacks, the TPM lacks hash=, or the blob is not one this backend can read")
+	}
+	return keyring.Key{}, err
+}
+
+// Update reseals the trusted key k with the options o, keeping its key
+// data ("update", KEYCTL_UPDATE, keyctl_update(3)): to bind it to a new
+// policy or PCR state, or to make it non-migratable. Its blob changes;
+// read it again with [ReadBlob]. On TPM 2.0 o.KeyHandle is required.
+//
+// Errors: [ErrInvalid] (o refused before any system call, or the backend
+// never updates keys); keyring.ErrPermission (the key is not migratable,
+// the TPM refused to seal, or pcrlock= without CAP_SYS_ADMIN);
+// keyring.ErrNotSupported (no trusted keys); the errors of
+// keyring.Key.Update.
+func Update(k keyring.Key, o Options) error {
+	b, err := KernelBackend()
+	if err != nil {
+		return err
+	}
+	text, err := Payload{Backend: b, Command: CommandUpdate, Options: o}.appendText("Update", nil)
+	if err != nil {
+		return err
+	}
+	defer Wipe(text)
+	err = k.Update(text)
+	var ke *keyring.Error
+	if errors.As(err, &ke) && ke.Errno == syscall.EPERM {
+		return ke.WithReason("the kernel refuses to update a non-migratable key (made with migratable=0, or " +
+			"loaded from a blob with fixedTPM and fixedParent); or the TPM refused to seal; or pcrlock= needs CAP_SYS_ADMIN")
+	}
+	return err
+}
+
+// ReadBlob reads a trusted key's sealed blob (KEYCTL_READ, which returns
+// it in hex) and returns its bytes: what [Load] takes, and for TPM 2.0 what
+// [ParseBlob] decodes. The blob is no secret by itself: only the trust
+// source that sealed it can unseal it. Errors: those of keyring.Key.Read,
+// and [ErrInvalid] if the kernel's answer is not hex.
+func ReadBlob(k keyring.Key) ([]byte, error) {
+	text, err := k.Read()
+	if err != nil {
+		return nil, err
+	}
+	blob := make([]byte, len(text)/2)
+	if len(text)%2 != 0 {
+		return nil, invalid("ReadBlob", "blob", "the kernel returned an odd number of hex digits")
+	}
+	if _, err := hex.Decode(blob, text); err != nil {
+		return nil, invalid("ReadBlob", "blob", "the kernel returned something other than hex")
+	}
+	return blob, nil
+}

@@ -1,0 +1,429 @@
+//go:build linux
+
+package trusted
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/kernkeys/kernkeys/encrypted"
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+)
+
+// These tests decide what to expect by asking the running kernel: one with
+// the "trusted" key type and a TPM 2.0 (the project's VM: swtpm, with a
+// storage key persisted at 0x81000001 by swtpm_setup --create-spk) is
+// tested for real; one without the type (the host, CONFIG_TRUSTED_KEYS
+// off) for the ErrNotSupported answer. Only a kernel with another trust
+// source skips the TPM 2.0 tests, saying which.
+
+// spk is the parent key's handle: the storage primary key that
+// swtpm_setup --create-spk persists.
+const spk = 0x81000001
+
+// kernelHasTrusted asks the kernel directly whether it has the type:
+// add_key("trusted") with a payload that is no command answers ENODEV
+// only when the type is missing.
+func kernelHasTrusted(t *testing.T) bool {
+	t.Helper()
+	err := keyring.InNewSession(func(s keyring.Keyring) error {
+		_, err := s.Add("trusted", "kernkeys-test:probe", []byte("probe"))
+		return err
+	})
+	switch {
+	case errors.Is(err, syscall.ENODEV):
+		return false
+	case errors.Is(err, syscall.EINVAL):
+		return true
+	}
+	t.Fatalf(`probing add_key("trusted"): %v`, err)
+	return false
+}
+
+func wantNoTrustedKeys(t *testing.T, what string, err error) {
+	t.Helper()
+	var ke *keyring.Error
+	switch {
+	case !errors.Is(err, keyring.ErrNotSupported) || !errors.Is(err, syscall.ENODEV):
+		t.Errorf("%s: %v; want keyring.ErrNotSupported (ENODEV)", what, err)
+	case !strings.Contains(err.Error(), "CONFIG_TRUSTED_KEYS") || !strings.Contains(err.Error(), `"trusted"`):
+		t.Errorf("%s: %q does not name CONFIG_TRUSTED_KEYS", what, err)
+	case !errors.As(err, &ke) || ke.Op != "add_key":
+		t.Errorf("%s: %v is not a *keyring.Error of add_key", what, err)
+	}
+}
+
+// KernelBackend agrees with the kernel: ErrNotSupported naming
+// CONFIG_TRUSTED_KEYS where the type is missing, and every kernel
+// function says the same; otherwise a backend, and for a TPM the version
+// the kernel's own parser shows.
+func TestKernelBackend(t *testing.T) {
+	s := keytest.Session(t)
+	b, err := KernelBackend()
+	if !kernelHasTrusted(t) {
+		wantNoTrustedKeys(t, "KernelBackend", err)
+		if b != 0 {
+			t.Errorf("KernelBackend = %v with its error", b)
+		}
+		_, err = New(s, "kmk", 32, Options{KeyHandle: spk})
+		wantNoTrustedKeys(t, "New", err)
+		_, err = Load(s, "kmk", []byte{0, 2, 1, 2, 0, 2, 3, 4}, Options{KeyHandle: spk})
+		wantNoTrustedKeys(t, "Load", err)
+		u, err := s.Add("user", "not-trusted", []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantNoTrustedKeys(t, "Update", Update(u, Options{KeyHandle: spk}))
+		return
+	}
+	if err != nil {
+		t.Fatalf("KernelBackend: %v", err)
+	}
+	t.Logf("the kernel's trusted keys use the %v backend", b)
+	if !b.IsTPM() {
+		return
+	}
+	// Without touching the TPM, the kernel's parser tells the versions
+	// apart: TPM 1.2 refuses a 1-character blobauth= (EINVAL); TPM 2.0 takes
+	// it as a password, reads the blob as a pre-5.13 one under keyhandle=1,
+	// and finds its public part's size too big (E2BIG).
+	_, err = s.Add("trusted", "kernkeys-test:version", []byte("load 0000ffff keyhandle=1 blobauth=x"))
+	switch {
+	case b == TPM2 && !errors.Is(err, syscall.E2BIG), b == TPM1 && !errors.Is(err, syscall.EINVAL):
+		t.Errorf("KernelBackend says %v, but the kernel's parser answered %v", b, err)
+	}
+}
+
+// needTPM2 returns a fresh session on a kernel whose trusted keys use a
+// TPM 2.0, and skips elsewhere, saying why.
+func needTPM2(t *testing.T) keyring.Keyring {
+	t.Helper()
+	s := keytest.Session(t)
+	if !kernelHasTrusted(t) {
+		t.Skip(`the kernel has no "trusted" key type (ENODEV; CONFIG_TRUSTED_KEYS is off): TestKernelBackend checks that answer`)
+	}
+	b, err := KernelBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b != TPM2 {
+		t.Skipf("these tests need TPM 2.0 with a storage key at 0x81000001; the kernel's trusted keys use %v", b)
+	}
+	return s
+}
+
+func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.Key, []byte, *TPMKey) {
+	t.Helper()
+	k, err := New(s, desc, 32, o)
+	if err != nil {
+		t.Fatalf("New(%v): %v (is a storage key persisted at 0x81000001? swtpm_setup --create-spk)", o, err)
+	}
+	blob, key := mustRead(t, k)
+	return k, blob, key
+}
+
+func mustRead(t *testing.T, k keyring.Key) ([]byte, *TPMKey) {
+	t.Helper()
+	blob, err := ReadBlob(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParseBlob(blob)
+	if err != nil {
+		t.Fatalf("ParseBlob of the kernel's blob: %v", err)
+	}
+	m, err := key.MarshalBinary()
+	if err != nil || !bytes.Equal(m, blob) {
+		t.Fatalf("MarshalBinary does not give the kernel's blob back (%v):\n%x\n%x", err, m, blob)
+	}
+	return blob, key
+}
+
+func mustPublic(t *testing.T, k *TPMKey) Public {
+	t.Helper()
+	p, err := k.PublicArea()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustLoad(t *testing.T, s keyring.Keyring, desc string, blob []byte, o Options) keyring.Key {
+	t.Helper()
+	k, err := Load(s, desc, blob, o)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got, err := ReadBlob(k)
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("the loaded key reads back another blob (%v)", err)
+	}
+	return k
+}
+
+// A key made with keyhandle= reads back as a TPMKey with the kernel's
+// layout, and loads again from its blob, after the original is gone.
+func TestKernelNewReadLoad(t *testing.T) {
+	s := needTPM2(t)
+	k, blob, key := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	if !bytes.HasPrefix(blob[3:], mustHex("06066781050a0105 a003010101 02050081000001")) || blob[0] != 0x30 {
+		t.Errorf("the blob does not start as docs/VM-TESTING.md shows: %x", blob[:min(len(blob), 24)])
+	}
+	if key.Parent != spk || !key.EmptyAuth || key.Policy != nil || key.Secret != nil {
+		t.Errorf("ParseBlob = parent %#x, emptyAuth %v, policy %v, secret %v", key.Parent, key.EmptyAuth, key.Policy, key.Secret)
+	}
+	if p := mustPublic(t, key); p.Type != 8 || p.Hash() != "sha256" || p.Attributes&AttrUserWithAuth == 0 || !p.Migratable() || len(p.AuthPolicy) != 0 {
+		t.Errorf("PublicArea() = %+v", p)
+	}
+	if err := s.Unlink(k); err != nil {
+		t.Fatal(err)
+	}
+	keytest.WaitGone(t, k)
+	mustLoad(t, s, "kmk", blob, Options{})
+	// The same, with keyhandle= equal to the blob's parent.
+	mustLoad(t, s, "kmk-again", blob, Options{KeyHandle: spk})
+}
+
+// An encrypted key under a trusted master survives the unlinking of both:
+// loading the trusted blob gives back the same master key, or the
+// encrypted blob's HMAC would not verify.
+func TestKernelEncryptedUnderTrusted(t *testing.T) {
+	s := needTPM2(t)
+	tk, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	master := encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}
+	p, err := encrypted.NewPayload(encrypted.Default, master, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := s.Add("encrypted", "ek", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eblob, err := encrypted.ReadBlob(ek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []keyring.Key{ek, tk} {
+		if err := s.Unlink(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keytest.WaitGone(t, ek, tk)
+
+	// Another trusted key under the same name does not open the blob.
+	other, _, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	if _, err := encrypted.Load(s, "ek", eblob); !errors.Is(err, keyring.ErrInvalid) {
+		t.Fatalf("encrypted.Load under another trusted key: %v; want EINVAL (HMAC)", err)
+	}
+	if err := s.Unlink(other); err != nil {
+		t.Fatal(err)
+	}
+	keytest.WaitGone(t, other)
+
+	mustLoad(t, s, "kmk", tblob, Options{})
+	ek2, err := encrypted.Load(s, "ek", eblob)
+	if err != nil {
+		t.Fatalf("encrypted.Load under the reloaded trusted key: %v", err)
+	}
+	again, err := encrypted.ReadBlob(ek2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := again.MarshalText()
+	b, _ := eblob.MarshalText()
+	if !bytes.Equal(a, b) {
+		t.Error("the reloaded encrypted key reads back another blob")
+	}
+}
+
+// A blob with one changed byte is refused by the TPM: EPERM, reported as
+// ErrUnseal.
+func TestKernelTamperedBlob(t *testing.T) {
+	s := needTPM2(t)
+	_, blob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	bad := bytes.Clone(blob)
+	bad[len(bad)-1] ^= 0x01 // inside privkey: still a valid TPMKey
+	if _, err := ParseBlob(bad); err != nil {
+		t.Fatal(err)
+	}
+	wantUnseal := func(what string, err error) {
+		t.Helper()
+		var ke *keyring.Error
+		if !errors.Is(err, ErrUnseal) || !errors.Is(err, keyring.ErrPermission) || !errors.Is(err, syscall.EPERM) || !errors.As(err, &ke) {
+			t.Fatalf("%s: %v; want ErrUnseal, keyring.ErrPermission and EPERM", what, err)
+		}
+		if !strings.Contains(err.Error(), "refused to unseal") {
+			t.Errorf("%s: %q does not say the TPM refused to unseal", what, err)
+		}
+	}
+	_, err := Load(s, "tampered", bad, Options{})
+	wantUnseal("Load", err)
+
+	// With pcrlock=, the kernel returns the PCR extension's result instead
+	// of the unsealing failure (trusted_tpm_unseal()); Load checks first.
+	_, err = Load(s, "tampered", bad, Options{PCRLock: 16})
+	wantUnseal("Load with pcrlock=", err)
+	if os.Geteuid() == 0 {
+		p, err := LoadPayload(TPM2, bad, Options{PCRLock: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := s.Add("trusted", "tampered-raw", p)
+		if err == nil {
+			t.Logf("kernel bug reproduced: add_key(%q) with pcrlock=16 accepted a blob the TPM refuses", "load <tampered blob> pcrlock=16")
+			_ = s.Unlink(k)
+		} else {
+			t.Logf("the kernel refuses a tampered blob with pcrlock=16 too: %v", err)
+		}
+	}
+}
+
+// Options reach the sealed object: what the blob says matches what was
+// asked, and the TPM enforces it at load. Each subtest runs on a thread of
+// its own, so each has its own session.
+func TestKernelOptions(t *testing.T) {
+	t.Run("blobauth", func(t *testing.T) {
+		s := needTPM2(t)
+		_, blob, key := mustNew(t, s, "pw", Options{KeyHandle: spk, BlobAuth: []byte("hunter2")})
+		if key.EmptyAuth {
+			t.Error("a key with blobauth= says emptyAuth")
+		}
+		_, err := Load(s, "pw-none", blob, Options{})
+		if !errors.Is(err, ErrUnseal) {
+			t.Errorf("Load without the password: %v; want ErrUnseal", err)
+		}
+		mustLoad(t, s, "pw-ok", blob, Options{BlobAuth: []byte("hunter2")})
+	})
+
+	t.Run("hash and policydigest", func(t *testing.T) {
+		s := needTPM2(t)
+		digest := bytes.Repeat([]byte{0x42}, 20)
+		_, blob, key := mustNew(t, s, "policy", Options{KeyHandle: spk, Hash: "sha1", PolicyDigest: digest})
+		p := mustPublic(t, key)
+		if p.Hash() != "sha1" || !bytes.Equal(p.AuthPolicy, digest) || p.Attributes&AttrUserWithAuth != 0 {
+			t.Errorf("PublicArea() = %+v; want sha1, the digest, no userWithAuth", p)
+		}
+		// No policy session can satisfy a made-up digest: the TPM refuses.
+		if _, err := Load(s, "policy-load", blob, Options{}); !errors.Is(err, ErrUnseal) {
+			t.Errorf("Load without a policy session: %v; want ErrUnseal", err)
+		}
+	})
+
+	t.Run("migratable=0", func(t *testing.T) {
+		s := needTPM2(t)
+		k, blob, key := mustNew(t, s, "fixed", Options{KeyHandle: spk, NonMigratable: true})
+		if p := mustPublic(t, key); p.Migratable() || p.Attributes&(AttrFixedTPM|AttrFixedParent) != AttrFixedTPM|AttrFixedParent {
+			t.Errorf("PublicArea() = %+v; want fixedTPM and fixedParent", p)
+		}
+		err := Update(k, Options{KeyHandle: spk})
+		if !errors.Is(err, keyring.ErrPermission) || !strings.Contains(err.Error(), "non-migratable") {
+			t.Errorf("Update of a non-migratable key: %v; want EPERM saying why", err)
+		}
+		// Loaded, it is still non-migratable: the kernel reads the flag from the blob.
+		l := mustLoad(t, s, "fixed-loaded", blob, Options{})
+		if err := Update(l, Options{KeyHandle: spk}); !errors.Is(err, keyring.ErrPermission) {
+			t.Errorf("Update of the loaded non-migratable key: %v", err)
+		}
+		// add_key on its description becomes an update, refused too.
+		_, err = New(s, "fixed", 32, Options{KeyHandle: spk})
+		if !errors.Is(err, keyring.ErrPermission) || !strings.Contains(err.Error(), "already links") {
+			t.Errorf("New over a non-migratable key: %v", err)
+		}
+	})
+
+	t.Run("update", func(t *testing.T) {
+		s := needTPM2(t)
+		k, blob, _ := mustNew(t, s, "up", Options{KeyHandle: spk})
+		if err := Update(k, Options{KeyHandle: spk, BlobAuth: []byte("new-pw")}); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		blob2, key2 := mustRead(t, k)
+		if bytes.Equal(blob, blob2) || key2.EmptyAuth {
+			t.Error("the resealed blob did not change to one with a password")
+		}
+		// Both blobs hold the same key: an encrypted key made under one
+		// loads under the other.
+		ep, err := encrypted.NewPayload(encrypted.Default, encrypted.Master{Kind: encrypted.Trusted, Name: "up"}, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ek, err := s.Add("encrypted", "ek-up", ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eblob, err := encrypted.ReadBlob(ek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unlink(ek); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unlink(k); err != nil {
+			t.Fatal(err)
+		}
+		keytest.WaitGone(t, k, ek)
+		mustLoad(t, s, "up", blob2, Options{BlobAuth: []byte("new-pw")})
+		if _, err := encrypted.Load(s, "ek-up2", eblob); err != nil {
+			t.Errorf("the resealed trusted key holds another key: %v", err)
+		}
+		// add_key on an existing migratable key's description: EINVAL, explained.
+		_, err = New(s, "up", 32, Options{KeyHandle: spk})
+		if !errors.Is(err, keyring.ErrInvalid) || !strings.Contains(err.Error(), "already links") {
+			t.Errorf("New over an existing key: %v", err)
+		}
+	})
+
+	t.Run("pcrlock", func(t *testing.T) {
+		s := needTPM2(t)
+		pcr := "/sys/class/tpm/tpm0/pcr-sha256/16"
+		before, rerr := os.ReadFile(pcr)
+		_, err := New(s, "locked", 32, Options{KeyHandle: spk, PCRLock: 16})
+		if os.Geteuid() != 0 {
+			if !errors.Is(err, keyring.ErrPermission) {
+				t.Errorf("pcrlock= without CAP_SYS_ADMIN: %v; want EPERM", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("New with pcrlock=16: %v", err)
+		}
+		if rerr != nil {
+			t.Logf("cannot read %s (%v): the extension is not checked", pcr, rerr)
+			return
+		}
+		after, err := os.ReadFile(pcr)
+		if err != nil || bytes.Equal(before, after) {
+			t.Errorf("PCR 16 did not change after pcrlock=16 (%v)", err)
+		}
+	})
+}
+
+// Key material imported under a trusted master (encrypted.Import, which
+// needs CONFIG_USER_DECRYPTED_DATA for trusted masters) survives the
+// unlinking of both keys.
+func TestKernelImportUnderTrusted(t *testing.T) {
+	s := needTPM2(t)
+	_, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	plain := bytes.Repeat([]byte{0x17}, 32)
+	master := encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}
+	ek, eblob, err := encrypted.Import(s, "imported", plain, encrypted.ImportOptions{Master: master})
+	if errors.Is(err, keyring.ErrNotSupported) {
+		t.Skipf("the kernel refuses user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA): %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Import under %v: %v", master, err)
+	}
+	if err := s.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	keytest.WaitGone(t, ek)
+	mustLoad(t, s, "kmk", tblob, Options{})
+	if _, err := encrypted.Load(s, "imported", eblob); err != nil {
+		t.Fatalf("the imported key does not load under the reloaded trusted master: %v", err)
+	}
+}
