@@ -4,7 +4,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -29,13 +28,17 @@ func cmdID(args []string) {
 
 // addKey is add_key as the kernel orders its checks: a type, or a keyring
 // name, starting with '.' is EPERM before anything else, where the library
-// would refuse it as invalid.
+// would refuse it as invalid; for other refused input see addAnswer.
 func addKey(typ, desc string, data []byte, dest keyring.ID) (keyring.Key, error) {
 	if typ != "" && len(typ) < 32 && typ[0] == '.' ||
 		len(desc) < 4096 && strings.HasPrefix(desc, ".") && strings.HasPrefix(typ, "keyring") {
 		return keyring.Key{}, syscall.EPERM
 	}
-	return dest.Keyring().Add(typ, desc, data)
+	k, err := dest.Keyring().Add(typ, desc, data)
+	if refused(err) {
+		err = addAnswer(typ, data, dest)
+	}
+	return k, err
 }
 
 func cmdAdd(args []string) {
@@ -82,6 +85,9 @@ func request(typ, desc string, callout []byte, dest keyring.ID) {
 		err = syscall.EPERM
 	} else {
 		k, err = keyring.Request(typ, desc, keyring.RequestOptions{CalloutInfo: callout, Destination: dest.Keyring()})
+		if desc == "" && refused(err) {
+			err = requestAnswer(typ, callout, dest)
+		}
 	}
 	if err != nil {
 		fail("request_key", err)
@@ -241,6 +247,9 @@ func cmdSearch(args []string) {
 		err = syscall.EPERM // the kernel's answer, before the library's EINVAL
 	} else {
 		k, err = r.Keyring().Search(args[2], args[3], dest.Keyring())
+		if args[3] == "" && refused(err) {
+			err = searchAnswer(r, args[2], dest)
+		}
 	}
 	if err != nil {
 		fail("keyctl_search", err)
@@ -302,11 +311,17 @@ func cmdSetperm(args []string) {
 // timeout parses a timeout in seconds as keyutils does (strtoul, base 10,
 // passed on as an unsigned int).
 func timeout(s string) time.Duration {
-	v, rest := strtoul(s, 10)
-	if rest != "" {
+	d, ok := parseTimeout(s)
+	if !ok {
 		usageErr("Unparsable timeout: '" + s + "'")
 	}
-	return time.Duration(uint32(v)) * time.Second
+	return d
+}
+
+// parseTimeout is timeout without the exit.
+func parseTimeout(s string) (time.Duration, bool) {
+	v, rest := strtoul(s, 10)
+	return time.Duration(uint32(v)) * time.Second, rest == ""
 }
 
 func cmdTimeout(args []string) {
@@ -485,17 +500,41 @@ func cmdSession(args []string) {
 		err := syscall.Exec(sh, []string{sh}, os.Environ())
 		fail(sh, err)
 	}
-	// execvp: look the program up in $PATH unless it names a path.
-	path := args[0]
-	if !strings.Contains(path, "/") {
-		p, err := exec.LookPath(path)
-		if err != nil {
-			fail(args[0], syscall.ENOENT)
-		}
-		path = p
+	fail(args[0], execvp(args))
+}
+
+// execvp runs args[0] as execvp(3) does, and returns only on failure: a
+// name without '/' is tried in each $PATH directory in turn (default
+// "/bin:/usr/bin"), and if none runs, the answer is EACCES when one
+// refused, else the last error.
+func execvp(args []string) error {
+	env := os.Environ()
+	if strings.Contains(args[0], "/") {
+		return syscall.Exec(args[0], args, env)
 	}
-	err = syscall.Exec(path, args, os.Environ())
-	fail(args[0], err)
+	dirs, ok := os.LookupEnv("PATH")
+	if !ok {
+		dirs = "/bin:/usr/bin"
+	}
+	var err error = syscall.ENOENT
+	denied := false
+	for _, dir := range strings.Split(dirs, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		err = syscall.Exec(dir+"/"+args[0], args, env)
+		switch err {
+		case syscall.EACCES:
+			denied = true
+		case syscall.ENOENT, syscall.ENOTDIR, syscall.ENODEV, syscall.ETIMEDOUT, syscall.ESTALE:
+		default:
+			return err
+		}
+	}
+	if denied {
+		return syscall.EACCES
+	}
+	return err
 }
 
 func cmdNewSession(args []string) {
@@ -532,7 +571,15 @@ func cmdInstantiate(args []string) {
 	if asHex {
 		data = hex2bin(data)
 	}
+	instantiate(k, data, dest)
+}
+
+// instantiate gives k the payload data, which it wipes.
+func instantiate(k keyring.ID, data []byte, dest keyring.ID) {
 	err := k.Key().Instantiate(data, dest.Keyring())
+	if refused(err) {
+		err = constructAnswer(k, dest, len(data), -1)
+	}
 	keyring.Wipe(data)
 	if err != nil {
 		fail("keyctl_instantiate", err)
@@ -550,11 +597,7 @@ func cmdPinstantiate(args []string) {
 	if asHex {
 		data = hex2bin(data)
 	}
-	err := k.Key().Instantiate(data, dest.Keyring())
-	keyring.Wipe(data)
-	if err != nil {
-		fail("keyctl_instantiate", err)
-	}
+	instantiate(k, data, dest)
 }
 
 func cmdNegate(args []string) {
@@ -564,7 +607,11 @@ func cmdNegate(args []string) {
 	k := keyID(args[1])
 	d := timeout(args[2])
 	dest := keyID(args[3])
-	if err := k.Key().Negate(d, dest.Keyring()); err != nil {
+	err := k.Key().Negate(d, dest.Keyring())
+	if refused(err) {
+		err = constructAnswer(k, dest, 0, -1)
+	}
+	if err != nil {
 		fail("keyctl_negate", err)
 	}
 }
@@ -591,7 +638,11 @@ func cmdReject(args []string) {
 		reason = syscall.Errno(uint32(v))
 	}
 	dest := keyID(args[4])
-	if err := k.Key().Reject(d, reason, dest.Keyring()); err != nil {
+	err := k.Key().Reject(d, reason, dest.Keyring())
+	if refused(err) {
+		err = constructAnswer(k, dest, 0, int64(reason))
+	}
+	if err != nil {
 		fail("keyctl_negate", err) // sic: keyutils says negate
 	}
 }

@@ -29,7 +29,11 @@ func cmdDHCompute(args []string) {
 	if len(args) != 4 {
 		usage()
 	}
-	b, err := keyring.DHCompute(dhParams(args))
+	p := dhParams(args)
+	b, err := keyring.DHCompute(p)
+	if refused(err) {
+		err = dhAnswer(p, nil, 0)
+	}
 	if err != nil {
 		fail("keyctl_dh_compute_alloc", err)
 	}
@@ -53,11 +57,27 @@ func cmdDHComputeKDF(args []string) {
 	if len(args) != 6 {
 		usage()
 	}
-	p := dhParams(args)
-	n := kdfLen(args[4])
-	b, err := keyring.DHComputeKDF(p, keyring.KDF{Hash: args[5]}, n)
+	dhKDF(dhParams(args), keyring.KDF{Hash: args[5]}, kdfLen(args[4]))
+}
+
+// dhKDF prints the n bytes derived with kdf, and wipes kdf.OtherInfo.
+func dhKDF(p keyring.DHParams, kdf keyring.KDF, n int) {
+	b, err := keyring.DHComputeKDF(p, kdf, n)
+	empty := false
+	if refused(err) {
+		err = dhAnswer(p, &kdf, n)
+		empty = err == nil
+	}
+	keyring.Wipe(kdf.OtherInfo)
 	if err != nil {
 		fail("keyctl_dh_compute_kdf", err)
+	}
+	if empty {
+		// The kernel derives 0 bytes; keyutils' dump loop prints one byte
+		// of its malloc(0) buffer all the same, which glibc hands out
+		// zeroed.
+		out.WriteString("0 bytes of data in result:\n00\n")
+		return
 	}
 	printResult(b)
 }
@@ -73,12 +93,7 @@ func cmdDHComputeKDFOI(args []string) {
 	if asHex {
 		oi = hex2bin(oi)
 	}
-	b, err := keyring.DHComputeKDF(p, keyring.KDF{Hash: args[5], OtherInfo: oi}, n)
-	keyring.Wipe(oi)
-	if err != nil {
-		fail("keyctl_dh_compute_kdf", err)
-	}
-	printResult(b)
+	dhKDF(p, keyring.KDF{Hash: args[5], OtherInfo: oi}, n)
 }
 
 // pkeyInfo joins the k=v arguments with spaces, as keyutils'

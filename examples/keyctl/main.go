@@ -121,7 +121,7 @@ func init() {
 		{"watch_rm", "<fd> <key>", cmdWatchRm},
 		{"watch_session", "[-f<filters>] [-n <name>] <notifylog> <gclog> <fd> <prog> [<arg1> <arg2> ...]", cmdWatchSession},
 		{"watch_sync", "<fd>", cmdWatchSync},
-		{"--test", "...", nil},
+		{"--test", "...", cmdTest},
 	}
 }
 
@@ -149,22 +149,25 @@ func usage() {
 	for _, c := range commands {
 		b.WriteString("  keyctl " + c.name + " " + c.format + "\n")
 	}
-	b.WriteString("\nKey/keyring ID:\n" +
-		"  <nnn>   numeric keyring ID\n" +
-		"  @t      thread keyring\n" +
-		"  @p      process keyring\n" +
-		"  @s      session keyring\n" +
-		"  @u      user keyring\n" +
-		"  @us     user default session keyring\n" +
-		"  @g      group keyring\n" +
-		"  @a      assumed request_key authorisation key\n" +
-		"\n" +
-		"<type> can be \"user\" for a user-defined keyring\n" +
-		"If you do this, prefix the description with \"<subtype>:\"\n")
+	b.WriteString(keySpecHelp)
 	out.Flush()
 	os.Stderr.WriteString(b.String())
 	os.Exit(2)
 }
+
+// keySpecHelp ends keyutils' usage texts.
+const keySpecHelp = "\nKey/keyring ID:\n" +
+	"  <nnn>   numeric keyring ID\n" +
+	"  @t      thread keyring\n" +
+	"  @p      process keyring\n" +
+	"  @s      session keyring\n" +
+	"  @u      user keyring\n" +
+	"  @us     user default session keyring\n" +
+	"  @g      group keyring\n" +
+	"  @a      assumed request_key authorisation key\n" +
+	"\n" +
+	"<type> can be \"user\" for a user-defined keyring\n" +
+	"If you do this, prefix the description with \"<subtype>:\"\n"
 
 // usageErr prints msg on stderr and exits with 2.
 func usageErr(msg string) {
@@ -274,60 +277,67 @@ func digitVal(c byte) int {
 
 func isSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' }
 
-// keyID parses a key spec as keyutils' get_key_id does: @t @p @s @u @us @g
-// @a, %type:desc or %:name (a keyring) looked up by type and description,
-// or a number in any base strtoul(3) takes.
+// keyID parses a key spec as keyutils' get_key_id does (see
+// parseKeySpec) and looks up a %type:desc spec, exiting as keyctl does on
+// a bad spec or a failed lookup.
 func keyID(arg string) keyring.ID {
+	spec, msg := parseKeySpec(arg)
+	if msg != "" {
+		usageErr(msg)
+	}
+	if !spec.byName {
+		return spec.id
+	}
+	id, ok := findKey(spec.typ, spec.desc)
+	if !ok {
+		out.Flush()
+		os.Stderr.WriteString("Can't find '" + spec.typ + ":" + spec.desc + "'\n")
+		os.Exit(1)
+	}
+	return id
+}
+
+// keySpec is a parsed key argument: an ID, or a key to find by type and
+// description.
+type keySpec struct {
+	id        keyring.ID
+	byName    bool
+	typ, desc string
+}
+
+// specialKeys are the shorthands keyutils 1.6.3 knows (not @r).
+var specialKeys = map[string]keyring.ID{
+	"@t": keyring.ThreadKeyring, "@p": keyring.ProcessKeyring, "@s": keyring.SessionKeyring,
+	"@u": keyring.UserKeyring, "@us": keyring.UserSessionKeyring, "@g": keyring.GroupKeyring,
+	"@a": keyring.RequestKeyAuthKey,
+}
+
+// parseKeySpec parses a key argument without looking anything up: @t @p
+// @s @u @us @g @a, %type:desc or %:name (a keyring), or a number in any
+// base strtoul(3) takes, cut to 32 bits as C's key_serial_t. A non-empty
+// message is the usage error keyutils prints.
+func parseKeySpec(arg string) (keySpec, string) {
 	if strings.HasPrefix(arg, "@") {
-		switch arg {
-		case "@t":
-			return keyring.ThreadKeyring
-		case "@p":
-			return keyring.ProcessKeyring
-		case "@s":
-			return keyring.SessionKeyring
-		case "@u":
-			return keyring.UserKeyring
-		case "@us":
-			return keyring.UserSessionKeyring
-		case "@g":
-			return keyring.GroupKeyring
-		case "@a":
-			return keyring.RequestKeyAuthKey
+		if id, ok := specialKeys[arg]; ok {
+			return keySpec{id: id}, ""
 		}
-		usageErr("Unknown special key: '" + arg + "'")
+		return keySpec{}, "Unknown special key: '" + arg + "'"
 	}
 	if strings.HasPrefix(arg, "%") {
-		spec := arg[1:]
-		typ, desc := "keyring", ""
-		switch {
-		case spec == "":
-			usageErr("Incorrect key-by-name spec")
-		case spec[0] == ':':
-			desc = spec[1:]
-		default:
-			i := strings.IndexByte(spec, ':')
-			if i < 0 {
-				usageErr("Incorrect key-by-name spec")
-			}
-			typ, desc = spec[:i], spec[i+1:]
+		typ, desc, ok := strings.Cut(arg[1:], ":")
+		if typ == "" {
+			typ = "keyring"
 		}
-		if desc == "" {
-			usageErr("Incorrect key-by-name spec")
+		if !ok || desc == "" {
+			return keySpec{}, "Incorrect key-by-name spec"
 		}
-		id, ok := findKey(typ, desc)
-		if !ok {
-			out.Flush()
-			os.Stderr.WriteString("Can't find '" + typ + ":" + desc + "'\n")
-			os.Exit(1)
-		}
-		return id
+		return keySpec{byName: true, typ: typ, desc: desc}, ""
 	}
 	v, rest := strtoul(arg, 0)
 	if rest != "" {
-		usageErr("Unparsable key: '" + arg + "'")
+		return keySpec{}, "Unparsable key: '" + arg + "'"
 	}
-	return keyring.ID(int32(uint32(v)))
+	return keySpec{id: keyring.ID(int32(uint32(v)))}, ""
 }
 
 // findKey is libkeyutils' find_key_by_type_and_desc: request_key without an

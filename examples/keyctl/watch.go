@@ -5,8 +5,11 @@ package main
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -60,13 +63,42 @@ func getopt(args []string, optstring string) (opts [][2]string, operands []strin
 	return opts, operands
 }
 
-// checkFilter validates -f filter characters as keyutils does. The keyring
-// package has no watch filters, so a valid filter is then not applied.
-func checkFilter(s string) {
+// watchFilter is keyutils' -f option: the key notification types to
+// deliver, one bit per type, as IOC_WATCH_QUEUE_SET_FILTER takes them. With
+// no -f everything is delivered; each -f adds its types, so "-f ”" lets
+// none through.
+type watchFilter struct {
+	set   bool
+	types uint32
+}
+
+// filterChars maps a -f character to its notification type, by position.
+const filterChars = "iplncrvs"
+
+// add adds the types s names; it returns the first character that names
+// none, and false.
+func (f *watchFilter) add(s string) (byte, bool) {
+	f.set = true
 	for i := 0; i < len(s); i++ {
-		if !strings.ContainsRune("iplncrvs", rune(s[i])) {
-			usageErr("Unknown filter character '" + s[i:i+1] + "'")
+		t := strings.IndexByte(filterChars, s[i])
+		if t < 0 || s[i] == 0 {
+			return s[i], false
 		}
+		f.types |= 1 << t
+	}
+	return 0, true
+}
+
+// passes reports whether notifications of type t get through.
+func (f watchFilter) passes(t keyring.NotificationType) bool {
+	return !f.set || t < 32 && f.types&(1<<t) != 0
+}
+
+// parseFilter adds a -f option to f, exiting as keyutils does on an
+// unknown character.
+func parseFilter(f *watchFilter, s string) {
+	if c, ok := f.add(s); !ok {
+		usageErr("Unknown filter character '" + string(rune(c)) + "'")
 	}
 }
 
@@ -85,9 +117,10 @@ func openWatch() *keyring.WatchQueue {
 }
 
 func cmdWatch(args []string) {
+	var f watchFilter
 	opts, rest := getopt(args, "f:")
 	for _, o := range opts {
-		checkFilter(o[1])
+		parseFilter(&f, o[1])
 	}
 	if len(rest) != 1 {
 		usage()
@@ -97,40 +130,89 @@ func cmdWatch(args []string) {
 	if err := k.Watch(q, 1); err != nil {
 		fail("keyctl_watch_key", err)
 	}
-	consume(q)
+	c := &consumer{log: os.Stdout, gc: os.Stdout, filter: f, watched: map[uint8]keyring.Key{1: k}}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	go func() {
+		<-sig
+		c.terminate()
+		exit(0)
+	}()
+	exit(c.run(q))
 }
 
-// consume prints notifications as keyutils' consumer does, until the
-// watched key goes away.
-func consume(q *keyring.WatchQueue) {
-	names := map[keyring.NotificationType]string{
-		keyring.KeyInstantiated: "inst", keyring.KeyUpdated: "upd", keyring.KeyLinked: "link",
-		keyring.KeyUnlinked: "unlk", keyring.KeyCleared: "clr", keyring.KeyRevoked: "rev",
-		keyring.KeyInvalidated: "inv", keyring.KeySetattr: "attr",
+// consumer prints notifications as keyutils' consumer does: key changes
+// to log, removals to gc, a line at a time. Apart from the -f filter,
+// which it applies to what it reads (the package cannot set a queue's
+// kernel filter), and -d, it is keyutils' consumer.
+type consumer struct {
+	mu      sync.Mutex
+	stopped bool // terminate has run: print nothing more
+	log, gc *os.File
+	filter  watchFilter
+	// watched names the key behind each watch ID: the package does not
+	// decode the key of a removal record, but each ID here watches one key.
+	watched map[uint8]keyring.Key
+}
+
+var notificationNames = [...]string{
+	keyring.KeyInstantiated: "inst", keyring.KeyUpdated: "upd", keyring.KeyLinked: "link",
+	keyring.KeyUnlinked: "unlk", keyring.KeyCleared: "clr", keyring.KeyRevoked: "rev",
+	keyring.KeyInvalidated: "inv", keyring.KeySetattr: "attr",
+}
+
+func (c *consumer) line(f *os.File, s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopped {
+		f.WriteString(s + "\n")
 	}
+}
+
+// serial formats a key ID as keyutils' %u does.
+func serial(k keyring.Key) string { return strconv.FormatUint(uint64(uint32(k.ID())), 10) }
+
+// run reads and prints notifications until watch 1 is removed, and
+// returns the exit code.
+func (c *consumer) run(q *keyring.WatchQueue) int {
 	for {
 		ns, err := q.Read()
 		if err != nil {
 			fail("read", err)
 		}
+		if len(ns) == 0 {
+			c.line(os.Stdout, "-- END --")
+			return 0
+		}
 		for _, n := range ns {
-			id := strconv.FormatUint(uint64(uint32(n.Key.ID())), 10)
-			switch n.Type {
-			case keyring.WatchRemoved:
-				out.WriteString(id + " gc\n")
+			switch {
+			case n.Type == keyring.WatchRemoved:
+				c.line(c.gc, serial(c.watched[n.WatchID])+" gc")
 				if n.WatchID == 1 {
-					exit(0)
+					return 0
 				}
-			case keyring.KeyLinked, keyring.KeyUnlinked:
-				out.WriteString(id + " " + names[n.Type] + " " + strconv.FormatUint(uint64(uint32(n.Aux.ID())), 10) + "\n")
-			default:
-				if s, ok := names[n.Type]; ok {
-					out.WriteString(id + " " + s + "\n")
+			case n.Type == keyring.WatchLoss:
+				c.line(c.log, "-- LOSS --")
+			case int(n.Type) < len(notificationNames) && c.filter.passes(n.Type):
+				s := serial(n.Key) + " " + notificationNames[n.Type]
+				if n.Type == keyring.KeyLinked || n.Type == keyring.KeyUnlinked {
+					s += " " + serial(n.Aux)
 				}
+				c.line(c.log, s)
 			}
 		}
-		out.Flush()
 	}
+}
+
+// terminate prints what keyutils' consumer prints on SIGTERM.
+func (c *consumer) terminate() {
+	c.line(c.log, "Monitoring terminated")
+	if c.gc != c.log {
+		c.line(c.gc, "Monitoring terminated")
+	}
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 }
 
 // watchFD is watch_add and watch_rm: KEYCTL_WATCH_KEY on a queue that
@@ -156,11 +238,21 @@ func watchFD(args []string) {
 func cmdWatchAdd(args []string) { watchFD(args) }
 func cmdWatchRm(args []string)  { watchFD(args) }
 
+// cmdWatchSession joins a new session keyring, watches it, and runs a
+// program in it while a consumer logs the notifications. keyutils forks
+// the consumer; here it is a goroutine, and the program's end ends it as
+// keyutils' SIGTERM does. The program's $KEYCTL_WATCH_FD names no queue:
+// the package cannot hand out the queue's descriptor (see README).
 func cmdWatchSession(args []string) {
+	var f watchFilter
+	name, anon := "", true
 	opts, rest := getopt(args, "+df:n:")
 	for _, o := range opts {
-		if o[0] == "f" {
-			checkFilter(o[1])
+		switch o[0] {
+		case "f":
+			parseFilter(&f, o[1])
+		case "n":
+			name, anon = o[1], false
 		}
 	}
 	if len(rest) < 4 {
@@ -171,10 +263,78 @@ func cmdWatchSession(args []string) {
 		usageErr("The target fd must be between 3 and 9")
 	}
 	q := openWatch()
-	q.Close()
-	out.Flush()
-	os.Stderr.WriteString("keyctl: watch_session needs to fork a notification consumer, which this program does not do\n")
-	os.Exit(1)
+	c := &consumer{log: openLog(rest[0]), gc: openLog(rest[1]), filter: f}
+	s, err := joinSession(name, anon)
+	if err != nil {
+		fail("keyctl_join_session_keyring", err)
+	}
+	c.watched = map[uint8]keyring.Key{1: s.Key}
+	done := make(chan int, 1)
+	go func() { done <- c.run(q) }()
+	if err := s.Watch(q, 1); err != nil {
+		fail("keyctl_watch_key/session", err)
+	}
+	os.Stderr.WriteString("Joined session keyring: " + itoa(int(s.ID())) + "\n")
+	cmd := shellCommand(rest[3:])
+	cmd.Env = append(os.Environ(), "KEYCTL_WATCH_FD="+itoa(tfd))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		// keyutils' child fails to exec: it says so and exits with 1.
+		e := errnoOf(err)
+		if errors.Is(err, exec.ErrNotFound) {
+			e = syscall.ENOENT
+		}
+		os.Stderr.WriteString(cmd.Args[0] + ": " + strerror(e) + "\n")
+		c.terminate()
+		exit(1)
+	}
+	exited := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		exited <- waitCode(cmd.ProcessState)
+	}()
+	select {
+	case code := <-exited:
+		c.terminate()
+		exit(code)
+	case code := <-done:
+		cmd.Process.Signal(syscall.SIGTERM)
+		if code == 0 {
+			code = <-exited
+		}
+		exit(code)
+	}
+}
+
+// shellCommand is the program watch_session runs: args, or $SHELL (or
+// /bin/sh) with no arguments.
+func shellCommand(args []string) *exec.Cmd {
+	if len(args) == 0 {
+		sh, ok := os.LookupEnv("SHELL")
+		if !ok {
+			sh = "/bin/sh"
+		}
+		args = []string{sh}
+	}
+	return exec.Command(args[0], args[1:]...)
+}
+
+// waitCode is the exit code keyutils derives from a child's wait status.
+func waitCode(ps *os.ProcessState) int {
+	ws := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// openLog opens a log file for appending, as fopen(3) "a" does.
+func openLog(name string) *os.File {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+	if err != nil {
+		fail(name, err)
+	}
+	return f
 }
 
 // atoi is C's atoi: leading digits, 0 when there are none.
