@@ -113,7 +113,9 @@ func TestCanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hexPayload := []byte("new enc32 user:canary-master 32 " + hex.EncodeToString(c[:32]))
+	// Refused on every kernel: without CONFIG_USER_DECRYPTED_DATA as
+	// input, with it because the master does not exist.
+	hexPayload := []byte("new enc32 user:" + missingMaster.Name + " 32 " + hex.EncodeToString(c[:32]))
 
 	for name, op := range map[string]func() error{
 		"keyring add, unknown type": func() error { _, err := s.Add("kernkeys-canary", "d", c); return err },
@@ -126,7 +128,7 @@ func TestCanary(t *testing.T) {
 		"keyring add, hex data":     func() error { _, err := s.Add("encrypted", "d", hexPayload); return err },
 		"keyring add, asymmetric":   func() error { _, err := s.Add("asymmetric", "d", c); return err },
 		"keyring add, logon desc":   func() error { _, err := s.Add("logon", "nocolon", c); return err },
-		"keyring add, big_key":      func() error { _, err := s.Add("big_key", "d", c); return err },
+		"keyring add, big_key":      func() error { _, err := revoked.ID().Keyring().Add("big_key", "d", c); return err },
 		"keyring update, keyring":   func() error { return s.Update(c) },
 		"keyring update, revoked":   func() error { return revoked.Update(c) },
 		"keyring update, too big":   func() error { return logon.Update(bytes.Repeat(c, 100)) },
