@@ -1,0 +1,179 @@
+//go:build linux
+
+// Command guest is /init of the VM that vm (the runner) boots: it makes the
+// host's root filesystem, shared read-only over virtio-9p, its own root,
+// runs the test binaries the runner's plan names, writes their results
+// beside the plan and powers the machine off.
+//
+// It is PID 1, so its chroot is the root of the kernel's own threads too
+// (they share init's fs_struct): the kernel's request-key upcalls run the
+// host's /sbin/request-key, as they do on the host.
+//
+// The kernel command line carries kernkeys.work=DIR (the runner's work
+// directory, shared read-write under tag "work" and mounted at the same
+// path) and optionally kernkeys.gocache=DIR (the host's Go build cache,
+// tag "gocache"), so every path means the same thing in the guest as on
+// the host.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kernkeys/kernkeys/vm/plan"
+)
+
+func main() {
+	err := run()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kernkeys-vm guest: %v\n", err)
+	}
+	syscall.Sync()
+	// PID 1 must not exit: power off, which ends qemu.
+	syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	select {}
+}
+
+func run() error {
+	for _, m := range []struct{ src, dst, fstype string }{
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"proc", "/proc", "proc"},
+	} {
+		if err := mount(m.src, m.dst, m.fstype, 0, ""); err != nil {
+			return err
+		}
+	}
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return err
+	}
+	args := parseCmdline(string(cmdline))
+	work := args["kernkeys.work"]
+	if work == "" {
+		return fmt.Errorf("kernel command line lacks kernkeys.work=")
+	}
+
+	const newroot = "/newroot"
+	// cache=loose: the root is read-only, so the guest may cache it all;
+	// binaries then load at memory speed.
+	const opts9p = "trans=virtio,version=9p2000.L,msize=512000"
+	if err := mount("hostroot", newroot, "9p", syscall.MS_RDONLY, opts9p+",cache=loose"); err != nil {
+		return err
+	}
+	mounts := []struct {
+		src, dst, fstype string
+		flags            uintptr
+		data             string
+	}{
+		{"proc", "/proc", "proc", 0, ""},
+		{"sysfs", "/sys", "sysfs", 0, ""},
+		{"devtmpfs", "/dev", "devtmpfs", 0, ""},
+		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777"},
+		{"tmpfs", "/run", "tmpfs", 0, "mode=0755"},
+		{"work", work, "9p", 0, opts9p},
+	}
+	if gc := args["kernkeys.gocache"]; gc != "" {
+		mounts = append(mounts, struct {
+			src, dst, fstype string
+			flags            uintptr
+			data             string
+		}{"gocache", gc, "9p", 0, opts9p})
+	}
+	for _, m := range mounts {
+		if err := mount(m.src, newroot+m.dst, m.fstype, m.flags, m.data); err != nil {
+			return err
+		}
+	}
+	// switch_root: move the new root over / and enter it.
+	if err := os.Chdir(newroot); err != nil {
+		return err
+	}
+	if err := mount(".", "/", "", syscall.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := syscall.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return err
+	}
+
+	p, err := plan.Read(work)
+	if err != nil {
+		return err
+	}
+	var results []plan.Result
+	for _, t := range p.Tests {
+		results = append(results, runTest(p, t))
+		// Written after every package: a hung or crashed guest still
+		// leaves the results so far.
+		if err := plan.WriteResults(work, results); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runTest runs one test binary in its package directory, its output going
+// to the console between marker lines the runner recognises.
+func runTest(p *plan.Plan, t plan.Test) plan.Result {
+	fmt.Printf("%s %s\n", plan.StartMarker, t.Package)
+	start := time.Now()
+	cmd := exec.Command(t.Binary, t.Args...)
+	cmd.Dir = t.Dir
+	cmd.Env = p.Env
+	var tail tailWriter
+	cmd.Stdout = &tail
+	cmd.Stderr = &tail
+	err := cmd.Run()
+	res := plan.Result{Package: t.Package, Seconds: time.Since(start).Seconds(), Pass: err == nil}
+	if err != nil {
+		res.Error = err.Error()
+		res.Output = tail.String()
+	}
+	verdict := "ok"
+	if !res.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Printf("%s %s %s %.1fs\n", plan.EndMarker, t.Package, verdict, res.Seconds)
+	return res
+}
+
+// tailWriter copies everything to the console and keeps the last 64 KiB
+// for the result file.
+type tailWriter struct{ buf bytes.Buffer }
+
+func (w *tailWriter) Write(b []byte) (int, error) {
+	os.Stdout.Write(b)
+	w.buf.Write(b)
+	if n := w.buf.Len(); n > 64<<10 {
+		w.buf.Next(n - 64<<10)
+	}
+	return len(b), nil
+}
+
+func (w *tailWriter) String() string { return w.buf.String() }
+
+// mount mounts; every mount point already exists (in the initramfs, or on
+// the host's root filesystem, which is read-only here).
+func mount(src, dst, fstype string, flags uintptr, data string) error {
+	if err := syscall.Mount(src, dst, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s (%s): %w", src, dst, fstype, err)
+	}
+	return nil
+}
+
+func parseCmdline(s string) map[string]string {
+	m := map[string]string{}
+	for _, f := range strings.Fields(s) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,373 @@
+//go:build linux
+
+// Command vm runs kernkeys' tests on a second, fully-featured kernel: one
+// with trusted keys on a (software) TPM 2.0, big_key, DH operations, key
+// notifications, user-provided decrypted data for encrypted keys and
+// PKCS#8 private keys, none of which the host kernel has.
+//
+//	go run ./vm                         # every package's tests
+//	go run ./vm -run TestTrusted ./trusted
+//
+// It builds the kernel from Debian's linux-source with vm/kernel.config
+// (cached outside the repository, keyed by the fragment and the source
+// version; the first build takes about 5 minutes on 2 cores), compiles each
+// package's test binary on the host, starts a fresh swtpm, and boots the
+// kernel under qemu with the host's root filesystem shared read-only over
+// virtio-9p: the guest is the host's userland (keyctl, request-key, the Go
+// toolchain for tests that build helpers) on the VM's kernel. The guest's
+// /init (vm/guest) runs the binaries in their package directories and
+// writes their results back; vm prints a line per package and exits 1 if
+// any failed, or if the guest did not finish.
+//
+// Needs (Debian): qemu-system-x86 swtpm swtpm-tools, and to build the
+// kernel build-essential bc flex bison libelf-dev libssl-dev and apt access
+// to linux-source-6.1. No root is needed. KVM is not used: qemu emulates
+// (TCG), so tests run several times slower than on the host.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kernkeys/kernkeys/vm/plan"
+)
+
+func main() {
+	var (
+		run      = flag.String("run", "", "run only tests matching `regexp` (go test -run)")
+		verbose  = flag.Bool("v", false, "verbose test output (go test -v)")
+		timeout  = flag.Duration("timeout", 45*time.Minute, "give up on the VM after `d`")
+		cacheDir = flag.String("cache", defaultCache(), "kernel cache `dir`")
+		fragment = flag.String("config", "vm/kernel.config", "kernel config `fragment`, relative to the repository")
+		keep     = flag.Bool("keep", false, "keep the work directory (plan, results, console log)")
+	)
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: go run ./vm [flags] [packages]   (default ./...)\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	pkgs := flag.Args()
+	if len(pkgs) == 0 {
+		pkgs = []string{"./..."}
+	}
+	if *run != "" {
+		if _, err := regexp.Compile(*run); err != nil {
+			fatalf("-run: %v", err)
+		}
+	}
+	ok, err := vm(options{
+		pkgs: pkgs, run: *run, verbose: *verbose, timeout: *timeout,
+		cache: *cacheDir, fragment: *fragment, keep: *keep,
+	})
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	pkgs     []string
+	run      string
+	verbose  bool
+	timeout  time.Duration
+	cache    string
+	fragment string
+	keep     bool
+}
+
+func vm(o options) (ok bool, err error) {
+	for _, tool := range []struct{ bin, pkg string }{
+		{"qemu-system-x86_64", "qemu-system-x86"},
+		{"swtpm", "swtpm"},
+		{"swtpm_setup", "swtpm-tools"},
+	} {
+		if _, err := exec.LookPath(tool.bin); err != nil {
+			return false, fmt.Errorf("%s not found: apt-get install %s", tool.bin, tool.pkg)
+		}
+	}
+	root, err := goEnv("", "GOMOD")
+	if err != nil {
+		return false, err
+	}
+	root = filepath.Dir(root)
+	if err := os.Chdir(root); err != nil {
+		return false, err
+	}
+	image, err := kernel(o.cache, o.fragment)
+	if err != nil {
+		return false, err
+	}
+
+	// The work directory is shared with the guest at the same path, so it
+	// must not be under /tmp, which the guest mounts a tmpfs over.
+	if err := os.MkdirAll(o.cache, 0o755); err != nil {
+		return false, err
+	}
+	work, err := os.MkdirTemp(o.cache, "run-")
+	if err != nil {
+		return false, err
+	}
+	if o.keep {
+		logf("work directory: %s", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	p, err := buildPlan(work, o)
+	if err != nil {
+		return false, err
+	}
+	if err := plan.Write(work, p); err != nil {
+		return false, err
+	}
+	initrd := filepath.Join(work, "initrd.gz")
+	if err := buildInit(work, initrd); err != nil {
+		return false, err
+	}
+	gocache, err := goEnv("", "GOCACHE")
+	if err != nil {
+		return false, err
+	}
+	if err := boot(work, image, initrd, gocache, o.timeout); err != nil {
+		logf("%v", err)
+	}
+	return report(work, p)
+}
+
+// buildPlan compiles the test binary of every package in o.pkgs that has
+// tests, into work/bin.
+func buildPlan(work string, o options) (*plan.Plan, error) {
+	out, err := output("", "go", append([]string{"list", "-f",
+		"{{.ImportPath}}\t{{.Dir}}\t{{len .TestGoFiles}}{{len .XTestGoFiles}}"}, o.pkgs...)...)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-test.count=1", "-test.timeout=15m"}
+	if o.run != "" {
+		args = append(args, "-test.run="+o.run)
+	}
+	if o.verbose {
+		args = append(args, "-test.v")
+	}
+	p := &plan.Plan{Env: guestEnv()}
+	bin := filepath.Join(work, "bin")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[2] == "00" {
+			continue
+		}
+		exe := filepath.Join(bin, strings.ReplaceAll(f[0], "/", "_")+".test")
+		logf("go test -c %s", f[0])
+		if err := command("", "go", "test", "-c", "-o", exe, f[0]); err != nil {
+			return nil, err
+		}
+		p.Tests = append(p.Tests, plan.Test{Package: f[0], Binary: exe, Dir: f[1], Args: args})
+	}
+	if len(p.Tests) == 0 {
+		return nil, fmt.Errorf("no package in %s has tests", strings.Join(o.pkgs, " "))
+	}
+	return p, nil
+}
+
+// guestEnv is the test binaries' environment in the guest: the host's Go
+// setup (the toolchain, module cache and build cache are shared), a tmpfs
+// for temporary files.
+func guestEnv() []string {
+	env := []string{"TMPDIR=/tmp", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly"}
+	for _, k := range []string{"PATH", "HOME", "USER", "LOGNAME"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT"} {
+		if v, err := goEnv("", k); err == nil && v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// buildInit compiles vm/guest statically and packs it as the initramfs.
+func buildInit(work, initrd string) error {
+	exe := filepath.Join(work, "init")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", exe, "./vm/guest")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building vm/guest: %w", err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		return err
+	}
+	return initramfs(initrd, b)
+}
+
+// boot starts a fresh swtpm and boots the kernel under qemu, copying the
+// console to stdout and to work/console.log, until the guest powers off or
+// timeout passes.
+func boot(work, image, initrd, gocache string, timeout time.Duration) error {
+	tpm := filepath.Join(work, "tpm")
+	if err := os.MkdirAll(tpm, 0o700); err != nil {
+		return err
+	}
+	// --create-spk persists a storage primary key at 0x81000001: the
+	// parent handle trusted keys need on TPM 2.0.
+	if err := command("", "swtpm_setup", "--tpm2", "--tpmstate", tpm, "--create-spk", "--overwrite"); err != nil {
+		return err
+	}
+	sock := filepath.Join(tpm, "sock")
+	pidfile := filepath.Join(tpm, "pid")
+	if err := command("", "swtpm", "socket", "--tpm2", "--tpmstate", "dir="+tpm,
+		"--ctrl", "type=unixio,path="+sock, "--pid", "file="+pidfile,
+		"--flags", "startup-clear", "--daemon"); err != nil {
+		return err
+	}
+	// swtpm exits when qemu disconnects; make sure it does.
+	defer killPidfile(pidfile)
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	append9p := func(tag, path string, ro bool) []string {
+		opt := "local,path=" + path + ",mount_tag=" + tag + ",security_model=none,multidevs=remap"
+		if ro {
+			opt += ",readonly=on"
+		}
+		return []string{"-virtfs", opt}
+	}
+	cmdline := "console=ttyS0 panic=-1 quiet kernkeys.work=" + work
+	args := []string{
+		"-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
+		"-kernel", image, "-initrd", initrd,
+		"-chardev", "socket,id=chrtpm,path=" + sock,
+		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0",
+	}
+	args = append(args, append9p("hostroot", "/", true)...)
+	args = append(args, append9p("work", work, false)...)
+	if gocache != "" && gocache != "off" {
+		args = append(args, append9p("gocache", gocache, false)...)
+		cmdline += " kernkeys.gocache=" + gocache
+	}
+	args = append(args, "-append", cmdline)
+
+	console, err := os.Create(filepath.Join(work, "console.log"))
+	if err != nil {
+		return err
+	}
+	defer console.Close()
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	cmd.Stdin = nil
+	cmd.Stdout = io.MultiWriter(os.Stdout, console)
+	cmd.Stderr = io.MultiWriter(os.Stderr, console)
+	logf("booting %s (console log: %s)", image, console.Name())
+	start := time.Now()
+	err = cmd.Run()
+	logf("VM ran %.0fs", time.Since(start).Seconds())
+	if ctx.Err() != nil {
+		return fmt.Errorf("VM did not power off within %v", timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("qemu: %w", err)
+	}
+	return nil
+}
+
+// report prints a line per package and whether all of p ran and passed.
+func report(work string, p *plan.Plan) (bool, error) {
+	results, err := plan.ReadResults(work)
+	if err != nil {
+		return false, err
+	}
+	got := map[string]plan.Result{}
+	for _, r := range results {
+		got[r.Package] = r
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "\n=== VM results\n")
+	ok := true
+	for _, t := range p.Tests {
+		r, ran := got[t.Package]
+		switch {
+		case !ran:
+			ok = false
+			fmt.Fprintf(w, "?    \t%s\t[did not run: the guest stopped before it]\n", t.Package)
+		case r.Pass:
+			fmt.Fprintf(w, "ok   \t%s\t%.1fs\n", t.Package, r.Seconds)
+		default:
+			ok = false
+			fmt.Fprintf(w, "FAIL \t%s\t%.1fs\t(%s)\n", t.Package, r.Seconds, r.Error)
+		}
+	}
+	if ok {
+		fmt.Fprintf(w, "PASS (all %d packages, on the VM kernel)\n", len(p.Tests))
+	} else {
+		fmt.Fprintf(w, "FAIL\n")
+	}
+	return ok, nil
+}
+
+func killPidfile(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}
+}
+
+func goEnv(dir, key string) (string, error) {
+	out, err := output(dir, "go", "env", key)
+	return strings.TrimSpace(out), err
+}
+
+func output(dir, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		}
+		return "", err
+	}
+	return string(out), nil
+}
+
+func defaultCache() string {
+	if d := os.Getenv("KERNKEYS_VM_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "kernkeys-vm")
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "vm: "+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	logf(format, args...)
+	os.Exit(2)
+}

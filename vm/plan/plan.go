@@ -1,0 +1,95 @@
+// Package plan is the contract between the VM runner (vm) and its guest
+// (vm/guest): the plan the runner writes into its work directory, the
+// results the guest writes back, and the console markers around each
+// package's output.
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Console markers: the guest prints StartMarker and EndMarker lines around
+// each package's test output.
+const (
+	StartMarker = "=== kernkeys-vm start"
+	EndMarker   = "=== kernkeys-vm end"
+)
+
+// Plan is what the guest runs.
+type Plan struct {
+	Env   []string // the test binaries' whole environment
+	Tests []Test
+}
+
+// Test is one package's test binary.
+type Test struct {
+	Package string   // import path, for the report
+	Binary  string   // absolute path, valid on the host and in the guest
+	Dir     string   // the package's source directory, the binary's cwd
+	Args    []string // -test.* flags
+}
+
+// Result is one package's outcome.
+type Result struct {
+	Package string
+	Pass    bool
+	Seconds float64
+	Error   string `json:",omitempty"` // how the binary ended, when it failed
+	Output  string `json:",omitempty"` // the tail of its output, when it failed
+}
+
+const (
+	planFile    = "plan.json"
+	resultsFile = "results.json"
+)
+
+// Write stores p in the work directory dir.
+func Write(dir string, p *Plan) error { return writeJSON(filepath.Join(dir, planFile), p) }
+
+// Read loads the plan from the work directory dir.
+func Read(dir string) (*Plan, error) {
+	var p Plan
+	return &p, readJSON(filepath.Join(dir, planFile), &p)
+}
+
+// WriteResults stores the results so far in the work directory dir.
+func WriteResults(dir string, r []Result) error {
+	return writeJSON(filepath.Join(dir, resultsFile), r)
+}
+
+// ReadResults loads the results from the work directory dir; none if the
+// guest wrote none.
+func ReadResults(dir string) ([]Result, error) {
+	var r []Result
+	err := readJSON(filepath.Join(dir, resultsFile), &r)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	return r, err
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
