@@ -182,11 +182,22 @@ func importSealed(dest keyring.Keyring, desc string, plaintext []byte, o ImportO
 // Migrate loads the blob b (whose master must be reachable) as an
 // encrypted key described desc in dest, switches it to the master to with
 // the kernel's update, and returns the key and its new blob. The key data
-// never leaves the kernel. The kernel cannot change the master's type: use
-// [Rewrap] in userspace for that, with both master keys at hand.
+// never leaves the kernel.
+//
+// The kernel's update cannot change the master's type. From a User master
+// to a Trusted one, Migrate therefore opens b in userspace with the user
+// master's key (read from the kernel: the caller's keyrings must hold it,
+// as they must for the kernel to load b) and imports the data under to as
+// [Import] does, which needs CONFIG_USER_DECRYPTED_DATA; the data and the
+// master key pass through this process's memory and are wiped. From
+// Trusted to User there is no way: the trusted master's key never leaves
+// the TPM, and the kernel does not reveal an encrypted key's data.
 //
 // On failure the key is unlinked from dest.
 func Migrate(dest keyring.Keyring, desc string, b *Blob, to Master) (k keyring.Key, nb *Blob, err error) {
+	if b.Master.Kind == User && to.Kind == Trusted {
+		return migrateToTrusted(dest, desc, b, to)
+	}
 	up, err := UpdatePayload(b.Master, to)
 	if err != nil {
 		return keyring.Key{}, nil, err
@@ -205,4 +216,27 @@ func Migrate(dest keyring.Keyring, desc string, b *Blob, to Master) (k keyring.K
 	}
 	nb, err = ReadBlob(k)
 	return k, nb, err
+}
+
+// migrateToTrusted re-creates b's data under the trusted master to, by way
+// of userspace (see Migrate).
+func migrateToTrusted(dest keyring.Keyring, desc string, b *Blob, to Master) (keyring.Key, *Blob, error) {
+	if err := to.check("Migrate"); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	mk, err := keyring.Request("user", b.Master.Name, keyring.RequestOptions{})
+	if err != nil {
+		return keyring.Key{}, nil, err
+	}
+	masterKey, err := mk.Read()
+	if err != nil {
+		return keyring.Key{}, nil, err
+	}
+	defer Wipe(masterKey)
+	plain, err := open("Migrate", b, masterKey)
+	if err != nil {
+		return keyring.Key{}, nil, err
+	}
+	defer Wipe(plain)
+	return Import(dest, desc, plain, ImportOptions{Format: b.Format, Master: to})
 }

@@ -299,8 +299,21 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := linksOf(t, s)
-	if _, _, err := Migrate(s, "x", b, Master{Kind: Trusted, Name: "tk"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("migrating user to trusted: %v, want ErrInvalid", err)
+	// User to trusted goes through userspace and Import: refused without
+	// CONFIG_USER_DECRYPTED_DATA, and here the trusted master is missing
+	// (trusted/'s TestKernelMigrateToTrusted does it for real).
+	_, _, err = Migrate(s, "x", b, Master{Kind: Trusted, Name: "tk"})
+	if keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
+		if !errors.Is(err, keyring.ErrNotFound) {
+			t.Errorf("migrating user to a missing trusted master: %v, want ErrNotFound", err)
+		}
+	} else if !errors.Is(err, keyring.ErrNotSupported) {
+		t.Errorf("migrating user to trusted: %v, want ErrNotSupported", err)
+	}
+	tb := *b
+	tb.Master = Master{Kind: Trusted, Name: "tk"}
+	if _, _, err := Migrate(s, "x", &tb, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("migrating trusted to user: %v, want ErrInvalid", err)
 	}
 	b.HMAC[3] ^= 1
 	if _, _, err := Migrate(s, "x", b, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, ErrInvalid) {

@@ -412,8 +412,11 @@ func TestKernelImportUnderTrusted(t *testing.T) {
 	plain := bytes.Repeat([]byte{0x17}, 32)
 	master := encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}
 	ek, eblob, err := encrypted.Import(s, "imported", plain, encrypted.ImportOptions{Master: master})
-	if errors.Is(err, keyring.ErrNotSupported) {
-		t.Skipf("the kernel refuses user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA): %v", err)
+	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
+		if !errors.Is(err, keyring.ErrNotSupported) {
+			t.Errorf("Import under %v without CONFIG_USER_DECRYPTED_DATA: %v, want ErrNotSupported", master, err)
+		}
+		return
 	}
 	if err != nil {
 		t.Fatalf("Import under %v: %v", master, err)
@@ -425,5 +428,44 @@ func TestKernelImportUnderTrusted(t *testing.T) {
 	mustLoad(t, s, "kmk", tblob, Options{})
 	if _, err := encrypted.Load(s, "imported", eblob); err != nil {
 		t.Fatalf("the imported key does not load under the reloaded trusted master: %v", err)
+	}
+}
+
+// A blob under a user master migrates to a trusted master (by way of
+// userspace: the kernel's update cannot change the master type), and the
+// result reloads under the reloaded trusted master.
+func TestKernelMigrateToTrusted(t *testing.T) {
+	s := needTPM2(t)
+	userKey := bytes.Repeat([]byte{0x42}, 32)
+	if _, err := s.Add("user", "ukmk", userKey); err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Repeat([]byte{0x29}, 32)
+	ub, err := encrypted.Seal(plain, userKey, encrypted.Params{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.User, Name: "ukmk"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tblob, _ := mustNew(t, s, "tkmk", Options{KeyHandle: spk})
+	to := encrypted.Master{Kind: encrypted.Trusted, Name: "tkmk"}
+	ek, nb, err := encrypted.Migrate(s, "migrated", ub, to)
+	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
+		if !errors.Is(err, keyring.ErrNotSupported) {
+			t.Errorf("Migrate to %v without CONFIG_USER_DECRYPTED_DATA: %v, want ErrNotSupported", to, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Migrate to %v: %v", to, err)
+	}
+	if nb.Master != to || nb.Format != encrypted.Enc32 {
+		t.Errorf("migrated blob is under %v in format %v", nb.Master, nb.Format)
+	}
+	if err := s.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	keytest.WaitGone(t, ek)
+	mustLoad(t, s, "tkmk", tblob, Options{})
+	if _, err := encrypted.Load(s, "migrated", nb); err != nil {
+		t.Fatalf("the migrated key does not load under the reloaded trusted master: %v", err)
 	}
 }
