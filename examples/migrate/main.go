@@ -3,9 +3,9 @@
 // flow of the 2021 "sealing user-provided key" thread (seed 003), as a
 // command.
 //
-//	migrate import --key-file FILE --master user:NAME --desc DESC --out BLOB
+//	migrate import --key-file FILE --master TYPE:NAME --desc DESC --out BLOB
 //	               [--format default|enc32|ecryptfs] [--keyring @u]
-//	migrate move   --in BLOB --master user:NAME --desc DESC --out BLOB [--keyring @u]
+//	migrate move   --in BLOB --master TYPE:NAME --desc DESC --out BLOB [--keyring @u]
 //	migrate rewrap --in BLOB --old-key-file FILE --new-key-file FILE --master TYPE:NAME --out BLOB
 //
 // import loads the key material (read from FILE, or "-" for standard
@@ -13,7 +13,8 @@
 // master, through a temporary random master key that is revoked before
 // the command ends, and writes the key's blob. move loads a stored blob
 // (its master must be reachable) and switches it to another master inside
-// the kernel. rewrap re-encrypts a blob to another master key in
+// the kernel; from a user to a trusted master (TYPE trusted) the data
+// passes through this process, as encrypted.Migrate explains. rewrap re-encrypts a blob to another master key in
 // userspace, for when both master keys are at hand (FILE holds a master
 // key's bytes). Blobs are written atomically: a temporary file in the same
 // directory, fsync, rename, mode 0600. Key material is wiped after use and
@@ -52,8 +53,8 @@ type usageError string
 func (e usageError) Error() string { return string(e) }
 
 const usage = `usage:
-  migrate import --key-file FILE|- --master user:NAME --desc DESC --out BLOB [--format default|enc32|ecryptfs] [--keyring @u]
-  migrate move   --in BLOB --master user:NAME --desc DESC --out BLOB [--keyring @u]
+  migrate import --key-file FILE|- --master TYPE:NAME --desc DESC --out BLOB [--format default|enc32|ecryptfs] [--keyring @u]
+  migrate move   --in BLOB --master TYPE:NAME --desc DESC --out BLOB [--keyring @u]
   migrate rewrap --in BLOB --old-key-file FILE --new-key-file FILE --master TYPE:NAME --out BLOB`
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
