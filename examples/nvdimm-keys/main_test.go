@@ -21,6 +21,7 @@ import (
 	"github.com/kernkeys/kernkeys/encrypted"
 	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/keyring"
+	"github.com/kernkeys/kernkeys/trusted"
 )
 
 // The tests run the built command in a child of the test binary inside a
@@ -608,6 +609,74 @@ func TestCrash(t *testing.T) {
 						t.Errorf("security: %q, want %q", got, want)
 					}
 					w.clean()
+				}
+			})
+		})
+	}
+}
+
+// The kek as ndctl recommends it: a trusted key, sealed by the TPM. Boot 1
+// makes it and a passphrase under it and stores the kek's blob, as an
+// initramfs would; boot 2 loads the kek from that blob, then load-keys
+// brings the passphrase back. Where the kernel has no trusted keys the kek
+// cannot be made (ErrNotSupported) and the command says it is missing.
+func TestTrustedKek(t *testing.T) {
+	env := parent(t)
+	for _, boot := range []string{"1", "2"} {
+		t.Run("boot"+boot, func(t *testing.T) {
+			inChild(t, append(env, envBoot+"="+boot), func(t *testing.T) {
+				w := enter(t, os.Getenv(envDir))
+				kekBlob := filepath.Join(os.Getenv(envDir), "tpm-kek.blob")
+				if os.Getenv(envBoot) == "1" {
+					_, err := trusted.New(keyring.User(), "tpm-kek", 32, trusted.Options{KeyHandle: 0x81000001})
+					if errors.Is(err, keyring.ErrNotSupported) {
+						w.fails("kek trusted:tpm-kek is not in the user keyring", "setup-passphrase", "--dimm", "nmem0", "--key-handle", "trusted:tpm-kek")
+						return
+					}
+					if b, berr := trusted.KernelBackend(); berr != nil || b != trusted.TPM2 {
+						t.Skipf("needs TPM 2.0 with a storage key at 0x81000001; trusted keys use %v (%v)", b, berr)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.ok("setup-passphrase", "--dimm", "nmem0", "--key-handle", "trusted:tpm-kek")
+					k, err := keyring.User().Search("trusted", "tpm-kek", keyring.Keyring{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					blob, err := trusted.ReadBlob(k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(kekBlob, blob, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				blob, err := os.ReadFile(kekBlob)
+				if os.IsNotExist(err) {
+					return // boot 1 found no trusted keys
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.fails("is not in the user keyring", "load-keys")
+				if _, err := trusted.Load(keyring.User(), "tpm-kek", blob, trusted.Options{}); err != nil {
+					t.Fatal(err)
+				}
+				if out := w.ok("load-keys"); !strings.Contains(out, "loaded nvdimm:nmem0") {
+					t.Errorf("load-keys did not load the passphrase under the trusted kek:\n%s", out)
+				}
+				if m := w.master("nvdimm", "nmem0"); m != "trusted:tpm-kek" {
+					t.Errorf("the passphrase is under %s, want trusted:tpm-kek", m)
+				}
+				text, _ := os.ReadFile(w.blobPath("nvdimm", "nmem0"))
+				b, err := encrypted.ReadBlob(key(t, "nvdimm:nmem0"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if kt, _ := b.MarshalText(); !bytes.Equal(kt, text) {
+					t.Error("the loaded passphrase key does not hold the stored blob")
 				}
 			})
 		})
