@@ -206,6 +206,10 @@ func (r Keyring) Links() ([]Key, error) {
 // checks links ("asymmetric" is the one in mainline) and restriction is its
 // rule, such as "builtin_trusted" or "key_or_keyring:<serial>". With both
 // empty, r accepts no new links at all. A restriction cannot be removed.
+// The asymmetric type's "builtin_trusted" refuses other key types with
+// EOPNOTSUPP, but on a kernel without CONFIG_SYSTEM_TRUSTED_KEYRING it is
+// restrict_link_reject and refuses every link with EPERM (seen on the VM
+// kernel).
 //
 // Errors: ErrInvalid (a restriction without a type; a rule the type does not
 // know), EEXIST (already restricted), ErrPermission (no SETATTR),
