@@ -187,12 +187,18 @@ func TestWatch(t *testing.T) {
 		return
 	}
 	defer q.Close()
+	// adopted is q seen through its descriptor, as a child process that
+	// inherited it sees it; q owns the descriptor.
+	adopted := keyring.WatchQueueFromFD(q.Fd())
 	err = s.Watch(q, 7)
 	if !c.Notifications {
 		wantUnsupported(t, err, "CONFIG_KEY_NOTIFICATIONS")
+		wantUnsupported(t, s.Watch(adopted, 7), "CONFIG_KEY_NOTIFICATIONS")
 		return
 	}
 	check(t, err)
+	wantErr(t, s.Watch(keyring.WatchQueueFromFD(-1), 1), keyring.ErrInvalid) // get_watch_queue: no queue
+	wantErr(t, s.Watch(adopted, 1), syscall.EBUSY)                           // the same queue
 	// Every step posts its notifications synchronously; one read at the
 	// end collects them all, in order.
 	k := must(s.Add("user", "watched", []byte("x")))(t) // s: linked
@@ -201,7 +207,7 @@ func TestWatch(t *testing.T) {
 	check(t, q.SetFilter(keyring.KeyRevoked))
 	check(t, k.Update([]byte("z"))) // filtered out by the kernel
 	check(t, k.Revoke())            // k: revoked
-	check(t, q.SetFilter())
+	check(t, q.ClearFilter())
 	check(t, s.Unlink(k)) // s: unlinked
 	got := must(q.Read())(t)
 	want := []keyring.Notification{
@@ -213,7 +219,30 @@ func TestWatch(t *testing.T) {
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Errorf("notifications\n %+v\nwant first\n %+v", got, want)
 	}
+	// No types: only meta notifications pass. A watch added and removed
+	// through the adopted descriptor, and the removals name their keys.
+	check(t, q.SetFilter())
+	k2 := must(s.Add("user", "watched2", []byte("x")))(t) // filtered out
+	check(t, k2.Watch(adopted, 9))
+	check(t, k2.Update([]byte("y"))) // filtered out
+	check(t, k2.Unwatch(adopted))
 	check(t, s.Unwatch(q))
+	check(t, s.Unlink(k2))
+	// k's watch ends whenever the collector destroys k: ignore it.
+	notK := func(ns []keyring.Notification) []keyring.Notification {
+		return slices.DeleteFunc(ns, func(n keyring.Notification) bool { return n.WatchID == 8 })
+	}
+	got = notK(got[min(len(got), len(want)):])
+	want = []keyring.Notification{
+		{Type: keyring.WatchRemoved, WatchID: 9, Key: k2},
+		{Type: keyring.WatchRemoved, WatchID: 7, Key: s.Key},
+	}
+	for len(got) < len(want) {
+		got = append(got, notK(must(adopted.Read())(t))...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("filtered notifications\n %+v\nwant\n %+v", got, want)
+	}
 	if err := q.SetFilter(keyring.WatchRemoved); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("SetFilter(WatchRemoved) = %v, want ErrInvalid: meta notifications always pass", err)
 	}
@@ -231,13 +260,21 @@ func TestParseNotifications(t *testing.T) {
 	}
 	in := append(rec(1, 2, 16, 3, 100, 200), rec(0, 1, 8, 4, 0, 0)...)
 	in = append(in, rec(9, 0, 16, 0, 1, 1)...) // another watch type: skipped
+	// struct watch_notification_removal: a u64 id, the key's serial; none
+	// in the short form.
+	removal := rec(0, 0, 16, 5, 0, 0)
+	ne.PutUint64(removal[8:], 300)
+	in = append(in, removal...)
+	in = append(in, rec(0, 0, 8, 6, 0, 0)...)
 	got, err := keyring.ParseNotifications(in)
 	check(t, err)
 	want := []keyring.Notification{
 		{Type: keyring.KeyLinked, WatchID: 3, Key: keyring.ID(100).Key(), Aux: keyring.ID(200).Key()},
 		{Type: keyring.WatchLoss, WatchID: 4},
+		{Type: keyring.WatchRemoved, WatchID: 5, Key: keyring.ID(300).Key()},
+		{Type: keyring.WatchRemoved, WatchID: 6},
 	}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	if !slices.Equal(got, want) {
 		t.Errorf("ParseNotifications = %+v, want %+v", got, want)
 	}
 	for _, bad := range [][]byte{{1, 2, 3}, rec(1, 0, 0, 0, 0, 0)[:0:0], append(rec(1, 0, 16, 0, 0, 0)[:4], 32, 0, 0, 0)} {

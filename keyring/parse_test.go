@@ -1,7 +1,9 @@
 package keyring_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,9 +226,46 @@ func FuzzParseProcKey(f *testing.F) {
 	})
 }
 
+// FuzzParseNotifications: whatever ParseNotifications decodes, re-encoded
+// as the kernel lays the records out, decodes to the same notifications.
 func FuzzParseNotifications(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 2, 16, 3, 0, 0, 100, 0, 0, 0, 200, 0, 0, 0})
+	f.Add(encodeNotification(keyring.Notification{Type: keyring.WatchRemoved, WatchID: 1, Key: keyring.ID(300).Key()}))
+	f.Add(encodeNotification(keyring.Notification{Type: keyring.WatchLoss}))
+	f.Add([]byte("\x01\x00\x00\x82\x1000000000000")) // a key record whose subtype looks like a meta type
 	f.Fuzz(func(t *testing.T, b []byte) {
-		keyring.ParseNotifications(b) // must not panic
+		got, _ := keyring.ParseNotifications(b) // must not panic
+		var again []byte
+		for _, n := range got {
+			again = append(again, encodeNotification(n)...)
+		}
+		if back, err := keyring.ParseNotifications(again); err != nil || !slices.Equal(back, got) {
+			t.Fatalf("ParseNotifications(%x) = %+v; re-encoded, %+v, %v", b, got, back, err)
+		}
 	})
+}
+
+// encodeNotification lays n out as the kernel does: struct
+// watch_notification_removal for a removal that names its key, a bare
+// struct watch_notification for other meta records, struct
+// key_notification for key changes.
+func encodeNotification(n keyring.Notification) []byte {
+	ne := binary.NativeEndian
+	b := make([]byte, 16)
+	typ, sub := uint32(1), uint32(n.Type) // WATCH_TYPE_KEY_NOTIFY
+	switch {
+	case n.Type >= keyring.WatchRemoved:
+		typ, sub = 0, uint32(n.Type&0x7f) // WATCH_TYPE_META
+		if n.Type == keyring.WatchRemoved && n.Key.ID() != 0 {
+			ne.PutUint64(b[8:], uint64(uint32(n.Key.ID())))
+		} else {
+			b = b[:8]
+		}
+	default:
+		ne.PutUint32(b[8:], uint32(n.Key.ID()))
+		ne.PutUint32(b[12:], uint32(n.Aux.ID()))
+	}
+	ne.PutUint32(b, typ|sub<<24)
+	ne.PutUint32(b[4:], uint32(len(b))|uint32(n.WatchID)<<8)
+	return b
 }

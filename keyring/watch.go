@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"encoding/binary"
+	"syscall"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
@@ -10,12 +11,13 @@ import (
 // (Linux 5.8, CONFIG_WATCH_QUEUE and CONFIG_KEY_NOTIFICATIONS). It wraps a
 // file descriptor: Close it.
 type WatchQueue struct {
-	rd, wr int
+	rd, wr int // wr is -1 for a queue adopted by WatchQueueFromFD
 	buf    []byte
 }
 
 // NewWatchQueue opens a watch queue with room for size notifications
-// (1..512 per page of pipe buffer; the kernel caps it).
+// (1..512 per page of pipe buffer; the kernel caps it). Its descriptors are
+// close-on-exec.
 //
 // Errors: ErrNotSupported (no CONFIG_WATCH_QUEUE), ErrInvalid.
 func NewWatchQueue(size int) (*WatchQueue, error) {
@@ -29,10 +31,29 @@ func NewWatchQueue(size int) (*WatchQueue, error) {
 	return &WatchQueue{rd: rd, wr: wr, buf: make([]byte, 4096)}, nil
 }
 
+// WatchQueueFromFD adopts fd, the read end of a watch queue that another
+// process opened and passed down (as keyutils' `keyctl watch_session` does
+// in $KEYCTL_WATCH_FD), so that Key.Watch and Key.Unwatch can add watches
+// to it and Read can consume it. The queue owns fd: Close closes it. Nothing
+// is checked here; where a descriptor is no watch queue, Watch and Unwatch
+// fail with ErrInvalid, as the kernel answers.
+func WatchQueueFromFD(fd int) *WatchQueue {
+	return &WatchQueue{rd: fd, wr: -1, buf: make([]byte, 4096)}
+}
+
+// Fd returns the queue's descriptor, the one WatchQueueFromFD adopts: valid
+// until Close. NewWatchQueue's descriptors are close-on-exec, so to hand the
+// queue to a child process, duplicate it onto the child's descriptor (as
+// os/exec's ExtraFiles or syscall.ProcAttr's Files do).
+func (q *WatchQueue) Fd() int { return q.rd }
+
 // Close closes the queue; watches on it end.
 func (q *WatchQueue) Close() error {
 	e1 := keyctl.CloseFD(q.rd)
-	e2 := keyctl.CloseFD(q.wr)
+	var e2 syscall.Errno
+	if q.wr >= 0 {
+		e2 = keyctl.CloseFD(q.wr)
+	}
 	if e1 != 0 {
 		return fail("close", 0, e1)
 	}
@@ -45,26 +66,30 @@ func (q *WatchQueue) Close() error {
 // SetFilter makes q deliver only key notifications of the given types
 // (IOC_WATCH_QUEUE_SET_FILTER, as keyutils' `keyctl watch -f` does); the
 // kernel drops the others before they take room in the queue. Meta
-// notifications (WatchRemoved, WatchLoss) always pass. No types removes the
-// filter: everything is delivered again.
+// notifications (WatchRemoved, WatchLoss) always pass, so with no types
+// only they are delivered, as with keyutils' `keyctl watch` given an empty
+// -f. ClearFilter delivers everything again.
 //
 // Errors: ErrInvalid (a type that is not a key notification).
 func (q *WatchQueue) SetFilter(types ...NotificationType) error {
-	var filters []keyctl.WatchTypeFilter
-	if len(types) > 0 {
-		var key uint32
-		for _, t := range types {
-			if t > KeySetattr {
-				return invalid("watch_queue_set_filter", 0, "not a key notification type")
-			}
-			key |= 1 << t
+	var key uint32
+	for _, t := range types {
+		if t > KeySetattr {
+			return invalid("watch_queue_set_filter", 0, "not a key notification type")
 		}
-		meta := uint32(1<<(WatchRemoved&0x7f) | 1<<(WatchLoss&0x7f))
-		filters = []keyctl.WatchTypeFilter{
-			{Type: watchTypeKeyNotify, SubtypeFilter: [8]uint32{key}},
-			{Type: watchTypeMeta, SubtypeFilter: [8]uint32{meta}},
-		}
+		key |= 1 << t
 	}
+	meta := uint32(1<<(WatchRemoved&0x7f) | 1<<(WatchLoss&0x7f))
+	return q.setFilter([]keyctl.WatchTypeFilter{
+		{Type: watchTypeKeyNotify, SubtypeFilter: [8]uint32{key}},
+		{Type: watchTypeMeta, SubtypeFilter: [8]uint32{meta}},
+	})
+}
+
+// ClearFilter removes q's filter: every notification is delivered.
+func (q *WatchQueue) ClearFilter() error { return q.setFilter(nil) }
+
+func (q *WatchQueue) setFilter(filters []keyctl.WatchTypeFilter) error {
 	if e := keyctl.SetWatchFilter(q.rd, filters); e != 0 {
 		return fail("watch_queue_set_filter", 0, e)
 	}
@@ -125,7 +150,9 @@ const (
 type Notification struct {
 	Type    NotificationType
 	WatchID uint8
-	Key     Key
+	// Key is the key that changed or, for WatchRemoved, the key whose watch
+	// ended (zero when the kernel names none).
+	Key Key
 	// Aux is the other key of KeyLinked and KeyUnlinked.
 	Aux Key
 }
@@ -139,9 +166,9 @@ func (q *WatchQueue) Read() ([]Notification, error) {
 	return ParseNotifications(q.buf[:n])
 }
 
-// ParseNotifications decodes watch-queue records (struct watch_notification
-// and struct key_notification, native endian). Records of other watch types
-// are skipped.
+// ParseNotifications decodes watch-queue records (struct watch_notification,
+// struct key_notification and struct watch_notification_removal, native
+// endian). Records of other watch types are skipped.
 func ParseNotifications(b []byte) ([]Notification, error) {
 	var out []Notification
 	for len(b) > 0 {
@@ -161,7 +188,11 @@ func ParseNotifications(b []byte) ([]Notification, error) {
 		switch {
 		case typ == watchTypeMeta:
 			n.Type = NotificationType(0x80 | sub)
-		case typ == watchTypeKeyNotify && size >= 16:
+			if n.Type == WatchRemoved && size >= 16 {
+				// The removal's u64 id: for a key watch, the serial.
+				n.Key = ID(int32(binary.NativeEndian.Uint64(rec[8:]))).Key()
+			}
+		case typ == watchTypeKeyNotify && size >= 16 && sub < 0x80: // 0x80 up: the meta types
 			n.Type = NotificationType(sub)
 			n.Key = ID(int32(binary.NativeEndian.Uint32(rec[8:]))).Key()
 			n.Aux = ID(int32(binary.NativeEndian.Uint32(rec[12:]))).Key()

@@ -500,17 +500,18 @@ func cmdSession(args []string) {
 		err := syscall.Exec(sh, []string{sh}, os.Environ())
 		fail(sh, err)
 	}
-	fail(args[0], execvp(args))
+	env := os.Environ()
+	fail(args[0], execvp(args[0], func(path string) error { return syscall.Exec(path, args, env) }))
 }
 
-// execvp runs args[0] as execvp(3) does, and returns only on failure: a
-// name without '/' is tried in each $PATH directory in turn (default
-// "/bin:/usr/bin"), and if none runs, the answer is EACCES when one
-// refused, else the last error.
-func execvp(args []string) error {
-	env := os.Environ()
-	if strings.Contains(args[0], "/") {
-		return syscall.Exec(args[0], args, env)
+// execvp finds the program name as execvp(3) does and calls exec, which
+// runs it (syscall.Exec or ForkExec), with each candidate path until one
+// runs: a name with '/' is the path; otherwise it is tried in each $PATH
+// directory in turn (default "/bin:/usr/bin"), and if none runs, the
+// answer is EACCES when one refused, else the last error.
+func execvp(name string, exec func(path string) error) error {
+	if strings.Contains(name, "/") {
+		return exec(name)
 	}
 	dirs, ok := os.LookupEnv("PATH")
 	if !ok {
@@ -522,8 +523,10 @@ func execvp(args []string) error {
 		if dir == "" {
 			dir = "."
 		}
-		err = syscall.Exec(dir+"/"+args[0], args, env)
+		err = exec(dir + "/" + name)
 		switch err {
+		case nil:
+			return nil
 		case syscall.EACCES:
 			denied = true
 		case syscall.ENOENT, syscall.ENOTDIR, syscall.ENODEV, syscall.ETIMEDOUT, syscall.ESTALE:

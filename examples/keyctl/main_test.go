@@ -368,16 +368,16 @@ func cases() []testCase {
 		c("pkey_query password", "pkey_query", "$u", "1"),
 		c("pkey_query bad option", "pkey_query", "$u", "0", "enc"),
 		c("pkey_encrypt no file", "pkey_encrypt", "$u", "0", "/nonexistent"),
-		c("watch", "watch", "@s"),
 		c("watch bad filter", "watch", "-fz", "@s"),
 		c("watch bad option", "watch", "-z", "@s"),
 		c("watch_add", "watch_add", "5", "@s"),
 		c("watch_rm", "watch_rm", "5", "@s"),
+		c("watch zero", "watch", "0"),
+		c("watch_add zero", "watch_add", "5", "0"),
+		c("watch_rm bad special", "watch_rm", "5", "-20"),
 		c("watch_sync bad fd", "watch_sync", "99"),
 		c("watch_session bad fd", "watch_session", "a", "b", "2", "true"),
 		c("watch_session", "watch_session", "/dev/null", "/dev/null", "5", "true"),
-		c("watch empty filter", "watch", "-f", "", "@s"),
-		c("watch filters", "watch", "-fil", "-fnv", "@s"),
 		c("watch filter bad late", "watch", "-fil", "-fx", "@s"),
 		c("watch_session filter", "watch_session", "-fcrs", "-n", "x", "/dev/null", "/dev/null", "5", "true"),
 		c("watch_session bad filter", "watch_session", "-fq", "/dev/null", "/dev/null", "5", "true"),
@@ -560,9 +560,13 @@ func TestStrtoul(t *testing.T) {
 	}
 }
 
-// TestWatch compares watch and watch_session with keyutils' where the
-// kernel delivers key notifications, and elsewhere checks that both fail
-// alike.
+// watchFilters are the -f options TestWatch runs watch with: none
+// (everything), an empty one (removals only), several that add up, one.
+var watchFilters = [][]string{{}, {"-f", ""}, {"-fil", "-fns"}, {"-filnrvs"}}
+
+// TestWatch compares watch, watch_session, watch_add, watch_rm and
+// watch_sync with keyutils' where the kernel delivers key notifications,
+// and elsewhere checks that both fail alike.
 func TestWatch(t *testing.T) {
 	if _, err := os.Stat(cKeyctl); err != nil {
 		t.Skipf("keyutils' keyctl is not installed at %s", cKeyctl)
@@ -571,58 +575,107 @@ func TestWatch(t *testing.T) {
 	c, err := keyring.KernelCapabilities()
 	if err != nil || !c.Notifications {
 		s := keytest.Session(t)
-		for _, args := range [][]string{
-			{"watch", "-fl", s.String()},
-			{"watch_session", "-fi", "/dev/null", "/dev/null", "5", "true"},
-		} {
-			compare(t, strings.Join(args, " "), run(t, cKeyctl, false, args, nil), run(t, ours, false, args, nil), false)
+		for _, f := range watchFilters {
+			for _, args := range [][]string{
+				append(append([]string{"watch"}, f...), s.String()),
+				append(append([]string{"watch_session"}, f...), "/dev/null", "/dev/null", "5", "true"),
+			} {
+				compare(t, strings.Join(args, " "), run(t, cKeyctl, false, args, nil), run(t, ours, false, args, nil), false)
+			}
 		}
 		return
 	}
-	for _, filter := range []string{"", "-filnrvs"} { // everything; all but updates and clears
-		t.Run("watch"+filter, func(t *testing.T) {
+	for _, filter := range watchFilters {
+		t.Run("watch"+strings.Join(filter, ""), func(t *testing.T) {
+			s := keytest.Session(t)
 			var res [2]result
 			for i, bin := range []string{cKeyctl, ours} {
-				res[i] = watchRun(t, bin, filter)
+				res[i] = watchRun(t, s, bin, filter)
 			}
-			compare(t, "watch"+filter, res[0], res[1], false)
+			if !strings.HasSuffix(res[0].stdout, " gc\n") {
+				t.Errorf("keyutils' watch did not end with the removal of its key:\n%s%s", res[0].stdout, res[0].stderr)
+			}
+			compare(t, "watch "+strings.Join(filter, " "), res[0], res[1], false)
 		})
 	}
-	t.Run("watch_session", func(t *testing.T) {
-		var res [2]result
-		for i, bin := range []string{cKeyctl, ours} {
+	for _, filter := range watchFilters {
+		t.Run("watch_session"+strings.Join(filter, ""), func(t *testing.T) {
 			keytest.Session(t)
-			dir := t.TempDir()
-			log, gc := filepath.Join(dir, "log"), filepath.Join(dir, "gc")
-			res[i] = run(t, bin, false, []string{"watch_session", "-fl", log, gc, "5",
-				"sh", "-c", cKeyctl + " add user k v @s >/dev/null; sleep 0.5"}, nil)
-			for _, f := range []string{log, gc} {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res[i].stdout += "== " + filepath.Base(f) + "\n" + string(b)
+			var res [2]result
+			for i, bin := range []string{cKeyctl, ours} {
+				res[i] = watchSessionRun(t, bin, filter)
 			}
-		}
-		compare(t, "watch_session", res[0], res[1], false)
-	})
+			if !strings.Contains(res[0].stdout, "== gc\n") || !strings.Contains(res[0].stdout, " gc\nMonitoring terminated\n") {
+				t.Errorf("keyutils' watch_session logged no removal by watch_rm:\n%s%s", res[0].stdout, res[0].stderr)
+			}
+			compare(t, "watch_session "+strings.Join(filter, " "), res[0], res[1], false)
+		})
+	}
 }
 
-// watchRun runs `bin watch [filter] R` on a fresh keyring R, changes R in
-// ways that notify, destroys it, which ends the watch, and returns what
-// bin printed, less the attribute changes made until it was listening.
-func watchRun(t *testing.T, bin, filter string) result {
+// watchSessionScript is what watchSessionRun's program does in the
+// watched session with the keyctl under test ($1) and the inherited queue:
+// changes that notify, a second watch added through the queue's descriptor
+// and removed, the errors of adding it twice and of removing it twice, and
+// watch_sync, which waits until the consumer has read everything, before
+// the end of the program ends the watch.
+const watchSessionScript = `k=$($1 add user k v @s)
+$1 watch_add $KEYCTL_WATCH_FD $k
+$1 watch_add $KEYCTL_WATCH_FD $k
+$1 update $k v2
+$1 setperm $k 0x3f3f0000
+$1 watch_rm $KEYCTL_WATCH_FD $k
+$1 watch_rm $KEYCTL_WATCH_FD $k
+$1 unlink $k @s
+$1 watch_sync $KEYCTL_WATCH_FD
+echo "fd $KEYCTL_WATCH_FD"`
+
+// watchSessionRun runs bin watch_session with filter and a script doing
+// watchSessionScript, and returns what it printed with both logs.
+func watchSessionRun(t *testing.T, bin string, filter []string) result {
 	t.Helper()
-	s := keytest.Session(t)
+	dir := t.TempDir()
+	log, gc := filepath.Join(dir, "log"), filepath.Join(dir, "gc")
+	args := append(append([]string{"watch_session"}, filter...), log, gc, "5", "sh", "-c", watchSessionScript, "sh", bin)
+	res := run(t, bin, false, args, nil)
+	for _, f := range []string{log, gc} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.stdout += "== " + filepath.Base(f) + "\n" + string(b)
+	}
+	return res
+}
+
+// watchRun runs `bin watch [filter] R` on a fresh keyring R in s, changes R
+// in ways that notify, destroys it, which ends the watch, and returns what
+// bin printed, less the attribute changes made until it was listening.
+// Where the filter hides attribute changes nothing shows that the watcher
+// is listening: watchRun gives it time, and starts again with more when
+// it was not yet (the watch failed: the key was gone).
+func watchRun(t *testing.T, s keyring.Keyring, bin string, filter []string) result {
+	t.Helper()
+	args := strings.Join(filter, " ")
+	if len(filter) == 0 || strings.Contains(strings.ReplaceAll(args, "-f", ""), "s") {
+		return watchOnce(t, s, bin, filter, 0)
+	}
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		if res := watchOnce(t, s, bin, filter, wait); res.code == 0 || wait > 3*time.Second {
+			return res
+		}
+	}
+}
+
+// watchOnce is one run of watchRun: it waits for the watcher for the time
+// wait or, when wait is 0, until it prints an attribute change of R.
+func watchOnce(t *testing.T, s keyring.Keyring, bin string, filter []string, wait time.Duration) result {
+	t.Helper()
 	r, err := s.AddKeyring("watched")
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"watch"}
-	if filter != "" {
-		args = append(args, filter)
-	}
-	cmd := exec.Command(bin, append(args, r.String())...)
+	cmd := exec.Command(bin, append(append([]string{"watch"}, filter...), r.String())...)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -652,7 +705,7 @@ func watchRun(t *testing.T, bin, filter string) result {
 	}()
 	// Until the watcher shows it is listening, change R's attributes.
 	sync := r.String() + " attr\n"
-	for listening := false; !listening; {
+	for listening := wait != 0; !listening; {
 		if err := r.SetPerm(0x3f3f0000); err != nil {
 			t.Fatal(err)
 		}
@@ -662,6 +715,7 @@ func watchRun(t *testing.T, bin, filter string) result {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	time.Sleep(wait)
 	k, err := r.Add("user", "k", []byte("v"))
 	if err != nil {
 		t.Fatal(err)

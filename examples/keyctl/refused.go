@@ -8,8 +8,9 @@ package main
 // and refuses some with ErrInvalid (EINVAL) that the kernel would answer
 // otherwise, because the kernel checks other arguments first: an empty
 // description for add_key, request_key and KEYCTL_SEARCH, key 0 or a bad
-// destination for instantiate, negate and reject, a zero or oversized
-// output length or an empty hash name for dh_compute_kdf. keyutils' keyctl
+// destination for instantiate, negate and reject, key 0 for watch,
+// watch_add and watch_rm, a zero or oversized output length or an empty
+// hash name for dh_compute_kdf. keyutils' keyctl
 // hands such input to the kernel, so this file, and only this file, works
 // out what the kernel would have said. It runs only after the package has
 // refused (refused reports that), so it never overrides a kernel's answer:
@@ -190,18 +191,19 @@ func dhSupported() bool {
 }
 
 // dhAnswer is KEYCTL_DH_COMPUTE's answer to what DHCompute refused (kdf
-// nil: a bad key, EINVAL) or DHComputeKDF refused; nil means the kernel
-// would succeed with no data. Without CONFIG_KEY_DH_OPERATIONS every call is
-// EOPNOTSUPP; with it the length
-// (over 1024: EMSGSIZE), the hash (a name the crypto API cannot know:
-// ENOENT; 128 bytes or more: EINVAL), the prime, base and private keys are
-// checked in that order, and a zero length then succeeds with no data.
+// nil: a bad key) or DHComputeKDF refused; nil means the kernel would
+// succeed with no data. Without CONFIG_KEY_DH_OPERATIONS every call is
+// EOPNOTSUPP; with it the length (over 1024: EMSGSIZE), the hash (a name
+// the crypto API cannot know: ENOENT; 128 bytes or more: EINVAL), the
+// prime, base and private keys (dh_data_from_key turns any lookup failure,
+// 0 included, into ENOKEY) are checked in that order, and a zero length
+// then succeeds with no data.
 func dhAnswer(p keyring.DHParams, kdf *keyring.KDF, n int) error {
 	switch {
 	case !dhSupported():
 		return syscall.EOPNOTSUPP
 	case kdf == nil:
-		return syscall.EINVAL
+		return syscall.ENOKEY
 	}
 	switch {
 	case n > 1024 || len(kdf.OtherInfo) > 64:
@@ -213,11 +215,22 @@ func dhAnswer(p keyring.DHParams, kdf *keyring.KDF, n int) error {
 	}
 	for _, k := range []keyring.Key{p.Prime, p.Base, p.Private} {
 		if k.ID() == 0 || k.ID() < keyring.RequestorKeyring {
-			return syscall.EINVAL
+			return syscall.ENOKEY
 		}
 	}
 	// n is 0: ask for one byte to meet the kernel's other checks.
 	b, err := keyring.DHComputeKDF(p, *kdf, 1)
 	keyring.Wipe(b)
+	return err
+}
+
+// watchAnswer is KEYCTL_WATCH_KEY's answer to a key Watch or Unwatch
+// refused (0 or an unknown special ID): without CONFIG_KEY_NOTIFICATIONS
+// every call is EOPNOTSUPP; with it lookup_user_key says EINVAL, as the
+// package did.
+func watchAnswer(err error) error {
+	if c, e := keyring.KernelCapabilities(); e == nil && !c.Notifications {
+		return syscall.EOPNOTSUPP
+	}
 	return err
 }

@@ -4,13 +4,14 @@ package main
 
 import (
 	"errors"
+	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/kernkeys/kernkeys/keyring"
@@ -63,13 +64,13 @@ func getopt(args []string, optstring string) (opts [][2]string, operands []strin
 	return opts, operands
 }
 
-// watchFilter is keyutils' -f option: the key notification types to
-// deliver, one bit per type, as IOC_WATCH_QUEUE_SET_FILTER takes them. With
-// no -f everything is delivered; each -f adds its types, so "-f ”" lets
-// none through.
+// watchFilter is keyutils' -f option: the key notification types the
+// queue's kernel filter lets through. With no -f everything is delivered;
+// each -f adds its types, so an empty -f lets none through (removals
+// always pass).
 type watchFilter struct {
 	set   bool
-	types uint32
+	types []keyring.NotificationType
 }
 
 // filterChars maps a -f character to its notification type, by position.
@@ -84,14 +85,9 @@ func (f *watchFilter) add(s string) (byte, bool) {
 		if t < 0 || s[i] == 0 {
 			return s[i], false
 		}
-		f.types |= 1 << t
+		f.types = append(f.types, keyring.NotificationType(t))
 	}
 	return 0, true
-}
-
-// passes reports whether notifications of type t get through.
-func (f watchFilter) passes(t keyring.NotificationType) bool {
-	return !f.set || t < 32 && f.types&(1<<t) != 0
 }
 
 // parseFilter adds a -f option to f, exiting as keyutils does on an
@@ -102,10 +98,10 @@ func parseFilter(f *watchFilter, s string) {
 	}
 }
 
-// openWatch opens a watch queue for 256 notifications, with keyutils'
-// error labels. The library reports pipe2's ENOPKG (no watch queues in the
-// kernel) as EOPNOTSUPP: print what pipe2 said.
-func openWatch() *keyring.WatchQueue {
+// openWatch opens a watch queue for 256 notifications with f as its kernel
+// filter, with keyutils' error labels. The library reports pipe2's ENOPKG
+// (no watch queues in the kernel) as EOPNOTSUPP: print what pipe2 said.
+func openWatch(f watchFilter) *keyring.WatchQueue {
 	q, err := keyring.NewWatchQueue(256)
 	if err != nil {
 		if errors.Is(err, syscall.EOPNOTSUPP) {
@@ -113,7 +109,29 @@ func openWatch() *keyring.WatchQueue {
 		}
 		fail("/dev/watch_queue(size)", err)
 	}
+	if f.set {
+		if err := q.SetFilter(f.types...); err != nil {
+			fail("/dev/watch_queue(filter)", err)
+		}
+	}
 	return q
+}
+
+// watchKey is KEYCTL_WATCH_KEY for k on q (watchID -1 removes the watch),
+// failing as keyutils' keyctl_watch_key does.
+func watchKey(k keyring.Key, q *keyring.WatchQueue, watchID int) {
+	var err error
+	if watchID < 0 {
+		err = k.Unwatch(q)
+	} else {
+		err = k.Watch(q, uint8(watchID))
+	}
+	if refused(err) {
+		err = watchAnswer(err)
+	}
+	if err != nil {
+		fail("keyctl_watch_key", err)
+	}
 }
 
 func cmdWatch(args []string) {
@@ -126,33 +144,40 @@ func cmdWatch(args []string) {
 		usage()
 	}
 	k := keyID(rest[0]).Key()
-	q := openWatch()
-	if err := k.Watch(q, 1); err != nil {
-		fail("keyctl_watch_key", err)
-	}
-	c := &consumer{log: os.Stdout, gc: os.Stdout, filter: f, watched: map[uint8]keyring.Key{1: k}}
+	q := openWatch(f)
+	watchKey(k, q, 1)
+	c := newConsumer(q, os.Stdout, os.Stdout)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	go func() {
 		<-sig
-		c.terminate()
-		exit(0)
+		c.stop()
 	}()
-	exit(c.run(q))
+	exit(c.run())
 }
 
 // consumer prints notifications as keyutils' consumer does: key changes
-// to log, removals to gc, a line at a time. Apart from the -f filter,
-// which it applies to what it reads (the package cannot set a queue's
-// kernel filter), and -d, it is keyutils' consumer.
+// to log, removals to gc, a line at a time, until watch 1 is removed or
+// it is stopped. It is keyutils' consumer but for -d, which prints no
+// debugging here.
 type consumer struct {
-	mu      sync.Mutex
-	stopped bool // terminate has run: print nothing more
-	log, gc *os.File
-	filter  watchFilter
-	// watched names the key behind each watch ID: the package does not
-	// decode the key of a removal record, but each ID here watches one key.
-	watched map[uint8]keyring.Key
+	// q is the queue, non-blocking (as keyutils opens it) and in the
+	// runtime's poller, so that stop can interrupt a read as keyutils'
+	// SIGTERM interrupts its poll.
+	q        *os.File
+	stopping atomic.Bool
+	log, gc  *os.File
+}
+
+// newConsumer makes q's descriptor non-blocking, which the programs
+// watch_session starts see too, as they do keyutils' queue.
+func newConsumer(q *keyring.WatchQueue, log, gc *os.File) *consumer {
+	if err := syscall.SetNonblock(q.Fd(), true); err != nil {
+		fail("F_SETFL", err)
+	}
+	// The os.File shares q's descriptor; the program exits without
+	// closing either.
+	return &consumer{q: os.NewFile(uintptr(q.Fd()), "watch queue"), log: log, gc: gc}
 }
 
 var notificationNames = [...]string{
@@ -161,88 +186,90 @@ var notificationNames = [...]string{
 	keyring.KeyInvalidated: "inv", keyring.KeySetattr: "attr",
 }
 
-func (c *consumer) line(f *os.File, s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.stopped {
-		f.WriteString(s + "\n")
-	}
-}
-
 // serial formats a key ID as keyutils' %u does.
 func serial(k keyring.Key) string { return strconv.FormatUint(uint64(uint32(k.ID())), 10) }
 
-// run reads and prints notifications until watch 1 is removed, and
-// returns the exit code.
-func (c *consumer) run(q *keyring.WatchQueue) int {
-	for {
-		ns, err := q.Read()
+// run reads and prints notifications until watch 1 is removed, the queue
+// ends or stop is called, and returns the exit code. Like keyutils', a
+// stopped consumer prints the whole of what it has read first.
+func (c *consumer) run() int {
+	buf := make([]byte, 4096)
+	for !c.stopping.Load() {
+		n, err := c.q.Read(buf)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue // stopped
+		case err == io.EOF:
+			os.Stdout.WriteString("-- END --\n")
+			return 0
+		case err != nil:
+			fail("read", err)
+		}
+		ns, err := keyring.ParseNotifications(buf[:n])
 		if err != nil {
 			fail("read", err)
 		}
-		if len(ns) == 0 {
-			c.line(os.Stdout, "-- END --")
+		if c.print(ns) {
 			return 0
 		}
-		for _, n := range ns {
-			switch {
-			case n.Type == keyring.WatchRemoved:
-				c.line(c.gc, serial(c.watched[n.WatchID])+" gc")
-				if n.WatchID == 1 {
-					return 0
-				}
-			case n.Type == keyring.WatchLoss:
-				c.line(c.log, "-- LOSS --")
-			case int(n.Type) < len(notificationNames) && c.filter.passes(n.Type):
-				s := serial(n.Key) + " " + notificationNames[n.Type]
-				if n.Type == keyring.KeyLinked || n.Type == keyring.KeyUnlinked {
-					s += " " + serial(n.Aux)
-				}
-				c.line(c.log, s)
+	}
+	c.log.WriteString("Monitoring terminated\n")
+	if c.gc != c.log {
+		c.gc.WriteString("Monitoring terminated\n")
+	}
+	return 0
+}
+
+// print prints one read's notifications; it reports whether watch 1 was
+// removed, which ends the consumer.
+func (c *consumer) print(ns []keyring.Notification) (done bool) {
+	for _, n := range ns {
+		switch {
+		case n.Type == keyring.WatchRemoved:
+			c.gc.WriteString(serial(n.Key) + " gc\n")
+			if n.WatchID == 1 {
+				return true
 			}
+		case n.Type == keyring.WatchLoss:
+			c.log.WriteString("-- LOSS --\n")
+		case int(n.Type) < len(notificationNames):
+			s := serial(n.Key) + " " + notificationNames[n.Type]
+			if n.Type == keyring.KeyLinked || n.Type == keyring.KeyUnlinked {
+				s += " " + serial(n.Aux)
+			}
+			c.log.WriteString(s + "\n")
 		}
 	}
+	return false
 }
 
-// terminate prints what keyutils' consumer prints on SIGTERM.
-func (c *consumer) terminate() {
-	c.line(c.log, "Monitoring terminated")
-	if c.gc != c.log {
-		c.line(c.gc, "Monitoring terminated")
-	}
-	c.mu.Lock()
-	c.stopped = true
-	c.mu.Unlock()
+// stop makes run return, as keyutils' SIGTERM does its consumer: after
+// printing what it has read, and "Monitoring terminated".
+func (c *consumer) stop() {
+	c.stopping.Store(true)
+	c.q.SetReadDeadline(time.Now())
 }
 
-// watchFD is watch_add and watch_rm: KEYCTL_WATCH_KEY on a queue that
-// another process opened and passed down as a file descriptor.
-func watchFD(args []string) {
+// watchFD is watch_add (watch ID 2) and watch_rm (-1): KEYCTL_WATCH_KEY on
+// a queue another process opened and passed down as a file descriptor, as
+// watch_session does in $KEYCTL_WATCH_FD.
+func watchFD(args []string, watchID int) {
 	if len(args) != 3 {
 		usage()
 	}
-	_, _ = strconv.Atoi(args[1]) // atoi: anything goes
-	keyID(args[2])
-	// The keyring package cannot adopt a queue's file descriptor, so the
-	// call can only be made where the kernel has no notifications, where
-	// the answer is known.
-	c, err := keyring.KernelCapabilities()
-	if err == nil && !c.Notifications {
-		fail("keyctl_watch_key", syscall.EOPNOTSUPP)
-	}
-	out.Flush()
-	os.Stderr.WriteString("keyctl: " + args[0] + " needs a watch queue file descriptor, which the keyring package cannot adopt\n")
-	os.Exit(1)
+	q := keyring.WatchQueueFromFD(atoi(args[1]))
+	watchKey(keyID(args[2]).Key(), q, watchID)
+	exit(0)
 }
 
-func cmdWatchAdd(args []string) { watchFD(args) }
-func cmdWatchRm(args []string)  { watchFD(args) }
+func cmdWatchAdd(args []string) { watchFD(args, 2) }
+func cmdWatchRm(args []string)  { watchFD(args, -1) }
 
 // cmdWatchSession joins a new session keyring, watches it, and runs a
-// program in it while a consumer logs the notifications. keyutils forks
-// the consumer; here it is a goroutine, and the program's end ends it as
-// keyutils' SIGTERM does. The program's $KEYCTL_WATCH_FD names no queue:
-// the package cannot hand out the queue's descriptor (see README).
+// program in it with the watch queue on descriptor <fd> ($KEYCTL_WATCH_FD),
+// while a consumer logs the notifications. keyutils forks the consumer;
+// here it is a goroutine, and the program's end stops it as keyutils'
+// SIGTERM does.
 func cmdWatchSession(args []string) {
 	var f watchFilter
 	name, anon := "", true
@@ -262,66 +289,90 @@ func cmdWatchSession(args []string) {
 	if tfd < 3 || tfd > 9 {
 		usageErr("The target fd must be between 3 and 9")
 	}
-	q := openWatch()
-	c := &consumer{log: openLog(rest[0]), gc: openLog(rest[1]), filter: f}
+	q := openWatch(f)
+	c := newConsumer(q, openLog(rest[0]), openLog(rest[1]))
 	s, err := joinSession(name, anon)
 	if err != nil {
 		fail("keyctl_join_session_keyring", err)
 	}
-	c.watched = map[uint8]keyring.Key{1: s.Key}
 	done := make(chan int, 1)
-	go func() { done <- c.run(q) }()
+	go func() { done <- c.run() }()
 	if err := s.Watch(q, 1); err != nil {
 		fail("keyctl_watch_key/session", err)
 	}
 	os.Stderr.WriteString("Joined session keyring: " + itoa(int(s.ID())) + "\n")
-	cmd := shellCommand(rest[3:])
-	cmd.Env = append(os.Environ(), "KEYCTL_WATCH_FD="+itoa(tfd))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
+	pid, prog, err := startProgram(rest[3:], q.Fd(), tfd)
+	if err != nil {
 		// keyutils' child fails to exec: it says so and exits with 1.
-		e := errnoOf(err)
-		if errors.Is(err, exec.ErrNotFound) {
-			e = syscall.ENOENT
-		}
-		os.Stderr.WriteString(cmd.Args[0] + ": " + strerror(e) + "\n")
-		c.terminate()
+		os.Stderr.WriteString(prog + ": " + strerror(errnoOf(err)) + "\n")
+		c.stop()
+		<-done
 		exit(1)
 	}
 	exited := make(chan int, 1)
-	go func() {
-		cmd.Wait()
-		exited <- waitCode(cmd.ProcessState)
-	}()
+	go func() { exited <- waitCode(pid) }()
 	select {
 	case code := <-exited:
-		c.terminate()
+		c.stop()
+		if e := <-done; e != 0 {
+			code = e
+		}
 		exit(code)
 	case code := <-done:
-		cmd.Process.Signal(syscall.SIGTERM)
-		if code == 0 {
-			code = <-exited
+		syscall.Kill(pid, syscall.SIGTERM)
+		if e := <-exited; code == 0 {
+			code = e
 		}
 		exit(code)
 	}
 }
 
-// shellCommand is the program watch_session runs: args, or $SHELL (or
-// /bin/sh) with no arguments.
-func shellCommand(args []string) *exec.Cmd {
+// startProgram starts watch_session's program as keyutils' child does:
+// args found as execvp(3) finds them, or $SHELL (or /bin/sh) with no
+// arguments, with stdin, stdout and stderr, the queue qfd on descriptor
+// tfd, and $KEYCTL_WATCH_FD naming it. It returns the child's pid and the
+// name keyutils reports an exec failure under.
+func startProgram(args []string, qfd, tfd int) (pid int, prog string, err error) {
+	const envName = "KEYCTL_WATCH_FD="
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, envName) {
+			env = append(env, e)
+		}
+	}
+	files := make([]uintptr, tfd+1)
+	for i := range files {
+		files[i] = uintptr(i) // 0, 1, 2
+		if i > 2 {
+			files[i] = ^uintptr(0) // closed
+		}
+	}
+	files[tfd] = uintptr(qfd)
+	attr := &syscall.ProcAttr{Env: append(env, envName+itoa(tfd)), Files: files}
 	if len(args) == 0 {
 		sh, ok := os.LookupEnv("SHELL")
 		if !ok {
 			sh = "/bin/sh"
 		}
-		args = []string{sh}
+		pid, err = syscall.ForkExec(sh, []string{sh}, attr)
+		return pid, sh, err
 	}
-	return exec.Command(args[0], args[1:]...)
+	err = execvp(args[0], func(path string) error {
+		pid, err = syscall.ForkExec(path, args, attr)
+		return err
+	})
+	return pid, args[0], err
 }
 
-// waitCode is the exit code keyutils derives from a child's wait status.
-func waitCode(ps *os.ProcessState) int {
-	ws := ps.Sys().(syscall.WaitStatus)
+// waitCode waits for process pid and returns the exit code keyutils
+// derives from its wait status.
+func waitCode(pid int) int {
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			break
+		}
+	}
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
