@@ -33,7 +33,11 @@ func hex8(v uint32) string {
 // so the description keeps any ';' it contains. The strings of the result
 // share s's memory.
 func ParseDescription(s string) (Description, error) {
-	s = strings.TrimSuffix(s, "\x00")
+	s = strings.TrimSuffix(s, "\x00") // KEYCTL_DESCRIBE's terminator
+	if strings.IndexByte(s, 0) >= 0 {
+		// The kernel's fields are C strings: a NUL inside is not its text.
+		return Description{}, invalid("parse description", 0, "NUL inside the text")
+	}
 	var f [4]string
 	rest := s
 	for i := range f {
