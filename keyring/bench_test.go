@@ -12,9 +12,10 @@ import (
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// The benchmarks make the same calls as bench/c/baseline.c, which times the
-// raw system calls from C; bench/c/run.sh runs both and compares them. Keep
-// the descriptions, payload size and the searched key in step with it.
+// The benchmarks make the same calls as the bench module (bench/, see
+// bench/README.md), which times them against C's raw system calls,
+// libkeyutils and other Go packages in one process. Keep the descriptions,
+// payload size and the searched key in step with bench/fixture.go.
 const (
 	benchDesc     = "kk-bench-0000" // the one key of the single-key benchmarks
 	benchAddDesc  = "kk-bench-add"  // BenchmarkAddUnlink

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -133,18 +134,39 @@ func (k Key) ReadInto(buf []byte) (int, error) {
 // stable. The caller owns the buffer and should Wipe it after use. Errors as
 // for ReadInto.
 func (k Key) Read() ([]byte, error) {
-	// Small payloads land in a stack buffer, copied out once and wiped.
-	var buf [keyctl.RawReadMax]byte
-	defer Wipe(buf[:])
-	n, err := k.ReadInto(buf[:])
+	// A payload of up to RawReadMax bytes is read in one raw call into a
+	// scratch buffer, copied into an allocation of its exact size, and the
+	// scratch wiped. The scratch is on the heap, from a pool, not on the
+	// stack: the runtime may copy a goroutine's stack (to grow it in a call
+	// such as make's mallocgc, or to shrink it in a collection) and frees
+	// the old stack without wiping it, so a payload read onto the stack can
+	// outlive any wipe of the buffer (TestNoCopyLeftInMemory caught that
+	// with a stack buffer, copied out with append or with make and copy).
+	// A heap object never moves. Reading straight into a new 256-byte
+	// buffer instead would allocate 8 times the bytes of a 32-byte key.
+	sp := readScratch.Get().(*[keyctl.RawReadMax]byte)
+	n, err := k.ReadInto(sp[:])
 	if err != nil {
+		Wipe(sp[:])
+		readScratch.Put(sp)
 		return nil, err
 	}
-	if n <= len(buf) {
-		return append([]byte(nil), buf[:n]...), nil
+	if n <= len(sp) {
+		p := make([]byte, n)
+		copy(p, sp[:n])
+		Wipe(sp[:n]) // the kernel wrote only the payload's n bytes
+		readScratch.Put(sp)
+		return p, nil
 	}
+	// Too big for the scratch: a current kernel copied nothing, but older
+	// ones copied what fitted.
+	Wipe(sp[:])
+	readScratch.Put(sp)
 	return fill(make([]byte, n), k.ReadInto)
 }
+
+// readScratch holds Read's scratch buffers, always wiped when put back.
+var readScratch = sync.Pool{New: func() any { return new([keyctl.RawReadMax]byte) }}
 
 // Update replaces the key's payload (KEYCTL_UPDATE, keyctl_update(3)). The
 // kernel takes at most one page (os.Getpagesize()) through this call.

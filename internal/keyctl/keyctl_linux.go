@@ -127,15 +127,15 @@ func Revoke(id int32) syscall.Errno {
 	return e
 }
 
-// Chown is KEYCTL_CHOWN; -1 leaves the uid or gid unchanged.
+// Chown is KEYCTL_CHOWN; -1 leaves the uid or gid unchanged. A raw call.
 func Chown(id int32, uid, gid int32) syscall.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_KEYCTL, opChown, uintptr(id), uintptr(uint32(uid)), uintptr(uint32(gid)), 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, opChown, uintptr(id), uintptr(uint32(uid)), uintptr(uint32(gid)), 0, 0)
 	return e
 }
 
-// SetPerm is KEYCTL_SETPERM.
+// SetPerm is KEYCTL_SETPERM. A raw call.
 func SetPerm(id int32, perm uint32) syscall.Errno {
-	_, _, e := unix.Syscall(unix.SYS_KEYCTL, opSetPerm, uintptr(id), uintptr(perm))
+	_, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opSetPerm, uintptr(id), uintptr(perm))
 	return e
 }
 
@@ -153,15 +153,17 @@ func Clear(ring int32) syscall.Errno {
 	return e
 }
 
-// Link is KEYCTL_LINK.
+// Link is KEYCTL_LINK. Not a raw call: it waits for a key under
+// construction, and a restricted keyring's check may load a crypto module
+// (see the package documentation).
 func Link(id, ring int32) syscall.Errno {
 	_, _, e := unix.Syscall(unix.SYS_KEYCTL, opLink, uintptr(id), uintptr(ring))
 	return e
 }
 
-// Unlink is KEYCTL_UNLINK.
+// Unlink is KEYCTL_UNLINK. A raw call.
 func Unlink(id, ring int32) syscall.Errno {
-	_, _, e := unix.Syscall(unix.SYS_KEYCTL, opUnlink, uintptr(id), uintptr(ring))
+	_, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opUnlink, uintptr(id), uintptr(ring))
 	return e
 }
 
@@ -224,9 +226,9 @@ func SetReqKeyKeyring(defl int32) (int, syscall.Errno) {
 	return result(r, e)
 }
 
-// SetTimeout is KEYCTL_SET_TIMEOUT; 0 clears the timeout.
+// SetTimeout is KEYCTL_SET_TIMEOUT; 0 clears the timeout. A raw call.
 func SetTimeout(id int32, seconds uint32) syscall.Errno {
-	_, _, e := unix.Syscall(unix.SYS_KEYCTL, opSetTimeout, uintptr(id), uintptr(seconds))
+	_, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opSetTimeout, uintptr(id), uintptr(seconds))
 	return e
 }
 
