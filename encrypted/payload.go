@@ -30,7 +30,11 @@ func NewPayload(f Format, m Master, length int) ([]byte, error) {
 // Linux 5.18 and later); otherwise it fails with EINVAL. Kernels before
 // the fix "KEYS: encrypted: fix key instantiation with user-provided data"
 // stored the hex text itself instead of the bytes. Where the option is
-// off, [Seal] with [LoadPayload] imports the same data.
+// off, [Seal] with [LoadPayload] imports the same data. The kernel does not
+// look for the master key when it makes the key, only when the key's blob
+// is read: a "new" with a missing master succeeds, and the first read
+// fails with ENOKEY (seen on Linux 6.1 in the VM; [Import] reads the blob
+// at once, so it reports the missing master).
 //
 // The payload contains data in hex: the caller owns it and should [Wipe]
 // it after use. Errors match [ErrInvalid].
