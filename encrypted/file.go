@@ -2,7 +2,8 @@ package encrypted
 
 import (
 	"os"
-	"path/filepath"
+
+	"github.com/kernkeys/kernkeys/internal/atomicfile"
 )
 
 // WriteFile writes the blob's text to the file name, atomically and
@@ -11,43 +12,12 @@ import (
 // crash leaves the old file or the new one, never a mix (and perhaps a
 // temporary file ".<name>.tmp*" beside it). This is how a blob should be
 // stored: losing it loses the key it holds.
-func (b *Blob) WriteFile(name string) (err error) {
+func (b *Blob) WriteFile(name string) error {
 	text, err := b.MarshalText()
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(text); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(name, text, nil)
 }
 
 // ReadFile reads and parses the blob stored in the file name.

@@ -122,6 +122,7 @@ import (
 	"syscall"
 
 	"github.com/kernkeys/kernkeys/encrypted"
+	"github.com/kernkeys/kernkeys/internal/atomicfile"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -622,7 +623,7 @@ func (c *command) setup(kek encrypted.Master) error {
 		return err
 	}
 	if !haveMarker {
-		if err := writeFileAtomic(marker, nil, nil); err != nil {
+		if err := atomicfile.Write(marker, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -901,54 +902,14 @@ func (c *command) loadKeys() error {
 	return errors.Join(errs...)
 }
 
-// writeBlob writes b to name atomically (see writeFileAtomic).
+// writeBlob writes b to name atomically (atomicfile.Write: mode 0600,
+// synced, renamed, so a crash leaves the old file or the new one and
+// perhaps a temporary file, which the next command removes). beforeRename,
+// if not nil, runs between the sync and the rename: the crash tests' hook.
 func writeBlob(name string, b *encrypted.Blob, beforeRename func()) error {
 	text, err := b.MarshalText()
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(name, text, beforeRename)
-}
-
-// writeFileAtomic writes data to name atomically: a temporary file in the
-// same directory, written, fsynced and renamed over name with mode 0600,
-// then the directory fsynced, so a crash leaves the old file or the new
-// one (and perhaps a temporary file, which the next command removes).
-// beforeRename, if not nil, runs after the fsync: the crash tests' hook.
-func writeFileAtomic(name string, data []byte, beforeRename func()) (err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if beforeRename != nil {
-		beforeRename()
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(name, text, beforeRename)
 }
