@@ -12,15 +12,15 @@ import (
 	"testing"
 )
 
-// vectorDir holds the vectors made by the real kernel (spec §6), relative
-// to this package: the repository is /work/main, the shared tree /work/shared.
-const vectorDir = "../../shared/spec/vectors"
+// vectorDir holds the vectors made by the real kernel; its README says
+// which kernel made them and how to make them again.
+const vectorDir = "testdata/vectors"
 
 func readVector(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(vectorDir, name))
 	if err != nil {
-		t.Fatalf("kernel-made test vectors are required: %v (expected them in %s, relative to the encrypted package directory)", err, vectorDir)
+		t.Fatalf("kernel-made test vector: %v", err)
 	}
 	return data
 }
