@@ -29,8 +29,8 @@ var (
 	// ErrNotSupported: the running kernel lacks the feature (EOPNOTSUPP,
 	// ENODEV for an unknown key type, ENOSYS), or this GOOS has no keys.
 	ErrNotSupported = errors.New("not supported")
-	// ErrInvalid: EINVAL, including input this package refuses before it
-	// reaches the kernel.
+	// ErrInvalid: EINVAL, the kernel's or this package's for input it
+	// refuses before any system call (Error.Refused tells them apart).
 	ErrInvalid = errors.New("invalid argument")
 )
 
@@ -48,6 +48,12 @@ type Error struct {
 	// Reason says what was wrong with refused input, or names the missing
 	// kernel feature. It never contains key material.
 	Reason string
+	// Refused is true when the package refused the input before making
+	// any system call: the kernel never saw it. Errno is then EINVAL and
+	// Reason says what was wrong (a package built on this one that refuses
+	// a whole operation the kernel would refuse gives that errno instead).
+	// The kernel's own answers, EINVAL included, have Refused false.
+	Refused bool
 }
 
 func (e *Error) Error() string {
@@ -61,7 +67,6 @@ func (e *Error) Error() string {
 	return s + ": " + e.Errno.Error()
 }
 
-// Unwrap returns the errno.
 // WithReason returns a copy of e that gives reason instead of e's own: for
 // packages that know more than the errno says (which key type, which
 // option, why the kernel refused).
@@ -71,6 +76,7 @@ func (e *Error) WithReason(reason string) *Error {
 	return &c
 }
 
+// Unwrap returns the errno.
 func (e *Error) Unwrap() error { return e.Errno }
 
 // Is matches the package's sentinels and os.ErrPermission.
@@ -149,7 +155,8 @@ func failType(op string, id ID, typ string, errno syscall.Errno) error {
 	return err
 }
 
-// invalid reports input refused before any system call.
+// invalid reports input refused before any system call: the one place
+// that builds such errors.
 func invalid(op string, id ID, reason string) error {
-	return &Error{Op: op, ID: id, Errno: syscall.EINVAL, Reason: reason}
+	return &Error{Op: op, ID: id, Errno: syscall.EINVAL, Reason: reason, Refused: true}
 }

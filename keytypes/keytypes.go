@@ -51,7 +51,7 @@ func (s Spec) Add(r keyring.Keyring) (keyring.Key, error) {
 
 // invalid reports a broken rule of a type.
 func invalid(typ, reason string) error {
-	return &keyring.Error{Op: "keytypes." + typ, Errno: syscall.EINVAL, Reason: reason}
+	return &keyring.Error{Op: "keytypes." + typ, Errno: syscall.EINVAL, Reason: reason, Refused: true}
 }
 
 func checkDescription(typ, desc string) error {

@@ -54,8 +54,8 @@ func TestRules(t *testing.T) {
 		}
 		if err != nil {
 			var ke *keyring.Error
-			if !errors.Is(err, keyring.ErrInvalid) || !errors.As(err, &ke) || ke.Reason == "" {
-				t.Errorf("%s: %v is not ErrInvalid with a reason", c.name, err)
+			if !errors.Is(err, keyring.ErrInvalid) || !errors.As(err, &ke) || ke.Reason == "" || !ke.Refused {
+				t.Errorf("%s: %v is not ErrInvalid, refused, with a reason", c.name, err)
 			}
 			if s.Type != "" {
 				t.Errorf("%s: a refused build returned %+v", c.name, s.Type)

@@ -59,5 +59,5 @@ const noCapability = "creating an MKTME key needs CAP_SYS_RESOURCE or CAP_SYS_AD
 
 // forbidden returns the error of an operation that MKTME keys refuse.
 func forbidden(op string, id keyring.ID, errno syscall.Errno, reason string) error {
-	return fmt.Errorf("mktme: %w: %w", ErrForbidden, &keyring.Error{Op: op, ID: id, Errno: errno, Reason: reason + " (refused before any system call)"})
+	return fmt.Errorf("mktme: %w: %w", ErrForbidden, &keyring.Error{Op: op, ID: id, Errno: errno, Reason: reason + " (refused before any system call)", Refused: true})
 }

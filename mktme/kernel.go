@@ -100,7 +100,7 @@ func Add(dest keyring.Keyring, desc string, o Options) (Key, error) {
 	}
 	defer Wipe(p)
 	if ok, err := HasCapability(); err == nil && !ok {
-		return Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EACCES, Reason: noCapability}
+		return Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EACCES, Reason: noCapability, Refused: true}
 	}
 	k, err := dest.Add(TypeName, desc, p)
 	if err != nil {
