@@ -29,12 +29,11 @@ type KDF struct {
 // that works (measured on Linux 6.1 in the VM).
 //
 // Errors: ErrNotSupported (no CONFIG_KEY_DH_OPERATIONS), ErrPermission (no
-// READ on a key), ErrInvalid (also for a prime that is too short).
+// READ on a key), ErrInvalid (also for a prime that is too short),
+// ErrNotFound (a key that cannot be looked up, the zero Key and unknown
+// negative IDs included: the kernel answers ENOKEY for each).
 func DHCompute(p DHParams) ([]byte, error) {
-	kp, err := p.check()
-	if err != nil {
-		return nil, err
-	}
+	kp := p.raw()
 	n, e := keyctl.DHCompute(&kp, nil, nil)
 	if e != 0 {
 		return nil, fail("dh_compute", p.Private.id, e)
@@ -50,11 +49,11 @@ func DHCompute(p DHParams) ([]byte, error) {
 
 // DHComputeKDF computes the shared secret as DHCompute does and returns n
 // bytes derived from it with kdf (keyctl_dh_compute_kdf(3)).
+//
+// Errors: as for DHCompute; ErrInvalid before the call for an empty,
+// over-long or '.'-prefixed hash name and for n outside 1..1 MiB - 1.
 func DHComputeKDF(p DHParams, kdf KDF, n int) ([]byte, error) {
-	kp, err := p.check()
-	if err != nil {
-		return nil, err
-	}
+	kp := p.raw()
 	if err := checkType("dh_compute", p.Private.id, kdf.Hash); err != nil {
 		return nil, err
 	}
@@ -75,11 +74,8 @@ func DHComputeKDF(p DHParams, kdf KDF, n int) ([]byte, error) {
 	return buf[:got], nil
 }
 
-func (p DHParams) check() (keyctl.DHParams, error) {
-	for _, k := range [...]Key{p.Private, p.Prime, p.Base} {
-		if err := k.check("dh_compute"); err != nil {
-			return keyctl.DHParams{}, err
-		}
-	}
-	return keyctl.DHParams{Private: int32(p.Private.id), Prime: int32(p.Prime.id), Base: int32(p.Base.id)}, nil
+// raw gives the keys' IDs as they are: the kernel answers ENOKEY for one
+// that names no key, 0 and unknown negative IDs included.
+func (p DHParams) raw() keyctl.DHParams {
+	return keyctl.DHParams{Private: int32(p.Private.id), Prime: int32(p.Prime.id), Base: int32(p.Base.id)}
 }

@@ -51,9 +51,14 @@
 // [ErrExpired], [ErrRevoked], [ErrRejected], [ErrPermission] (and
 // os.ErrPermission), [ErrQuota], [ErrNotSupported] and [ErrInvalid] with
 // errors.Is. Input the kernel would refuse (empty or over-long names, NUL
-// bytes, names starting with '.', payloads over a type's limit, unknown
-// special IDs, undefined permission bits) is refused with [ErrInvalid]
-// before any system call. A feature the running kernel lacks is
+// bytes, names starting with '.', payloads over a type's limit, undefined
+// permission bits) is refused with [ErrInvalid] before any system call,
+// with [Error.Refused] set. Key IDs are passed on as they are, the zero Key
+// and negative IDs that are not special included: the kernel looks them up
+// after the arguments it checks first and answers itself (ErrInvalid, or
+// ErrNotFound from [Key.Read]); only where 0 or a special ID would mean
+// something else to the kernel (the request-key helper's calls) are they
+// refused first. A feature the running kernel lacks is
 // [ErrNotSupported] with the feature named in [Error.Reason].
 //
 // # Secrets

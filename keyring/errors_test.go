@@ -65,37 +65,33 @@ func TestErrorIs(t *testing.T) {
 	}
 }
 
-// Bad input is refused with ErrInvalid before any system call; nothing
-// panics. (The kernel would answer EINVAL or, for names starting with '.',
-// EPERM: the library's answer is ErrInvalid either way.)
+// Bad input is refused with ErrInvalid before any system call, marked
+// Refused; nothing panics. (The kernel would answer EINVAL or, for names
+// starting with '.', EPERM: the library's answer is ErrInvalid either way.)
 func TestInvalidInput(t *testing.T) {
 	s := keytest.Session(t)
 	k := must(s.Add("user", "valid", []byte("x")))(t)
 	long := strings.Repeat("d", 4096)
 	var zero keyring.Keyring
 	for name, call := range map[string]func() error{
-		"empty type":              func() error { _, err := s.Add("", "d", []byte("x")); return err },
-		"empty description":       func() error { _, err := s.Add("user", "", []byte("x")); return err },
-		"NUL in type":             func() error { _, err := s.Add("us\x00er", "d", []byte("x")); return err },
-		"NUL in description":      func() error { _, err := s.Add("user", "d\x00", []byte("x")); return err },
-		"type of 32 bytes":        func() error { _, err := s.Add(strings.Repeat("t", 32), "d", []byte("x")); return err },
-		"description of 4096":     func() error { _, err := s.Add("user", long, []byte("x")); return err },
-		"type starting with .":    func() error { _, err := s.Add(".user", "d", []byte("x")); return err },
-		"keyring name with .":     func() error { _, err := s.AddKeyring(".ring"); return err },
-		"session name with .":     func() error { _, err := keyring.JoinSession(".session"); return err },
-		"empty session name":      func() error { _, err := keyring.JoinSession(""); return err },
-		"empty user payload":      func() error { _, err := s.Add("user", "d", nil); return err },
-		"user payload of 32768":   func() error { _, err := s.Add("user", "d", make([]byte, 32768)); return err },
-		"payload of 1 MiB":        func() error { _, err := s.Add("big_key", "d", make([]byte, 1<<20)); return err },
-		"keyring with payload":    func() error { _, err := s.Add("keyring", "r", []byte("x")); return err },
-		"add to the zero keyring": func() error { _, err := zero.Add("user", "d", []byte("x")); return err },
-		"unknown special ID":      func() error { _, err := keyring.ID(-9).Key().Describe(); return err },
-		"zero key":                func() error { _, err := keyring.Key{}.Read(); return err },
-		"undefined perm bits":     func() error { return k.SetPerm(0xc0000000) },
-		"empty search type":       func() error { _, err := s.Search("", "valid", zero); return err },
-		"empty search desc":       func() error { _, err := s.Search("user", "", zero); return err },
-		"search into bad dest":    func() error { _, err := s.Search("user", "valid", keyring.ID(-100).Keyring()); return err },
-		"request with NUL":        func() error { _, err := keyring.Request("user", "a\x00b", keyring.RequestOptions{}); return err },
+		"empty type":            func() error { _, err := s.Add("", "d", []byte("x")); return err },
+		"empty description":     func() error { _, err := s.Add("user", "", []byte("x")); return err },
+		"NUL in type":           func() error { _, err := s.Add("us\x00er", "d", []byte("x")); return err },
+		"NUL in description":    func() error { _, err := s.Add("user", "d\x00", []byte("x")); return err },
+		"type of 32 bytes":      func() error { _, err := s.Add(strings.Repeat("t", 32), "d", []byte("x")); return err },
+		"description of 4096":   func() error { _, err := s.Add("user", long, []byte("x")); return err },
+		"type starting with .":  func() error { _, err := s.Add(".user", "d", []byte("x")); return err },
+		"keyring name with .":   func() error { _, err := s.AddKeyring(".ring"); return err },
+		"session name with .":   func() error { _, err := keyring.JoinSession(".session"); return err },
+		"empty session name":    func() error { _, err := keyring.JoinSession(""); return err },
+		"empty user payload":    func() error { _, err := s.Add("user", "d", nil); return err },
+		"user payload of 32768": func() error { _, err := s.Add("user", "d", make([]byte, 32768)); return err },
+		"payload of 1 MiB":      func() error { _, err := s.Add("big_key", "d", make([]byte, 1<<20)); return err },
+		"keyring with payload":  func() error { _, err := s.Add("keyring", "r", []byte("x")); return err },
+		"undefined perm bits":   func() error { return k.SetPerm(0xc0000000) },
+		"empty search type":     func() error { _, err := s.Search("", "valid", zero); return err },
+		"empty search desc":     func() error { _, err := s.Search("user", "", zero); return err },
+		"request with NUL":      func() error { _, err := keyring.Request("user", "a\x00b", keyring.RequestOptions{}); return err },
 		"callout with NUL": func() error {
 			_, err := keyring.Request("user", "x", keyring.RequestOptions{CalloutInfo: []byte{'a', 0}})
 			return err
@@ -113,17 +109,86 @@ func TestInvalidInput(t *testing.T) {
 			_, err := keyring.DHComputeKDF(keyring.DHParams{Private: k, Prime: k, Base: k}, keyring.KDF{Hash: "sha256"}, 0)
 			return err
 		},
-		"dh zero key": func() error { _, err := keyring.DHCompute(keyring.DHParams{Private: k}); return err },
 	} {
 		err := call()
 		var ke *keyring.Error
-		if !errors.Is(err, keyring.ErrInvalid) || !errors.As(err, &ke) || ke.Reason == "" {
-			t.Errorf("%s: got %v, want ErrInvalid with a reason", name, err)
+		if !errors.Is(err, keyring.ErrInvalid) || !errors.Is(err, syscall.EINVAL) || !errors.As(err, &ke) || ke.Reason == "" || !ke.Refused {
+			t.Errorf("%s: got %#v, want ErrInvalid, refused, with a reason", name, err)
 		}
 	}
 	// Nothing was created by any of them.
 	if l := must(s.Links())(t); len(l) != 1 {
 		t.Errorf("session links %v after refused calls", l)
+	}
+}
+
+// The zero Key and negative IDs that are not special reach the kernel,
+// which answers them itself: EINVAL from the lookup, ENOKEY where read and
+// dh_compute turn a failed lookup into it or where it looks up a missing
+// keyring first, success where chown has nothing to change and looks
+// nothing up. None of these is Refused; a refused input is.
+func TestKernelAnswersBadIDs(t *testing.T) {
+	s := keytest.Session(t)
+	k := must(s.Add("user", "valid", []byte("x")))(t)
+	var zero keyring.Keyring
+	bad := keyring.ID(-9).Keyring()
+	dh := syscall.ENOKEY
+	if c, err := keyring.KernelCapabilities(); err == nil && !c.DiffieHellman {
+		dh = syscall.EOPNOTSUPP
+	}
+	for _, c := range []struct {
+		name string
+		call func() error
+		want syscall.Errno // 0: success
+	}{
+		{"read zero", func() error { _, err := keyring.Key{}.Read(); return err }, syscall.ENOKEY},
+		{"read -100", func() error { _, err := keyring.ID(-100).Key().Read(); return err }, syscall.ENOKEY},
+		{"describe -9", func() error { _, err := bad.Describe(); return err }, syscall.EINVAL},
+		{"resolve zero", func() error { _, err := zero.Resolve(); return err }, syscall.EINVAL},
+		{"add to zero", func() error { _, err := zero.Add("user", "d", []byte("x")); return err }, syscall.EINVAL},
+		{"search zero", func() error { _, err := zero.Search("user", "valid", zero); return err }, syscall.EINVAL},
+		{"search into -9", func() error { _, err := s.Search("user", "valid", bad); return err }, syscall.EINVAL},
+		{"link zero into missing", func() error { return keyring.ID(0x7ffffff0).Keyring().Link(keyring.Key{}) }, syscall.ENOKEY},
+		{"unlink zero", func() error { return s.Unlink(keyring.Key{}) }, syscall.EINVAL},
+		{"move from zero", func() error { return zero.Move(k, s) }, syscall.EINVAL},
+		{"setperm zero", func() error { return keyring.Key{}.SetPerm(0x3f3f0000) }, syscall.EINVAL},
+		{"chown zero, nothing to change", func() error { return keyring.Key{}.Chown(keyring.Unchanged, keyring.Unchanged) }, 0},
+		{"chown zero", func() error { return keyring.Key{}.Chown(keyring.Unchanged, 0) }, syscall.EINVAL},
+		{"timeout -9", func() error { return bad.SetTimeout(time.Second) }, syscall.EINVAL},
+		{"revoke zero", keyring.Key{}.Revoke, syscall.EINVAL},
+		{"restrict zero", func() error { return zero.Restrict("", "") }, syscall.EINVAL},
+		{"request into -9", func() error {
+			_, err := keyring.Request("user", "absent", keyring.RequestOptions{Destination: bad})
+			return err
+		}, syscall.EINVAL},
+		{"pkey_query zero", func() error { _, err := keyring.Key{}.PkeyQuery(""); return err }, syscall.EINVAL},
+		{"dh zero keys", func() error { _, err := keyring.DHCompute(keyring.DHParams{Private: k}); return err }, dh},
+	} {
+		err := c.call()
+		var ke *keyring.Error
+		switch {
+		case c.want == 0 && err != nil:
+			t.Errorf("%s: %v, want success", c.name, err)
+		case c.want == 0:
+		case !errors.Is(err, c.want) || !errors.As(err, &ke) || ke.Refused:
+			t.Errorf("%s: got %#v, want the kernel's %v, not refused", c.name, err, c.want)
+		}
+	}
+	// A kernel EINVAL and a refusal both match ErrInvalid and EINVAL; only
+	// the refusal is Refused.
+	_, kernel := bad.Describe()
+	_, refused := s.Add("", "d", []byte("x"))
+	for _, err := range []error{kernel, refused} {
+		if !errors.Is(err, keyring.ErrInvalid) || !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("%v does not match ErrInvalid and EINVAL", err)
+		}
+	}
+	var ke, re *keyring.Error
+	if !errors.As(kernel, &ke) || ke.Refused || !errors.As(refused, &re) || !re.Refused {
+		t.Errorf("Refused: kernel EINVAL %#v, refusal %#v", kernel, refused)
+	}
+	if l := must(s.Links())(t); len(l) != 1 {
+		t.Errorf("session links %v after the calls", l)
 	}
 }
 

@@ -64,7 +64,9 @@ func (id ID) Keyring() Keyring { return Keyring{Key{id: id}} }
 
 // Key is a handle on a key. It is a value, not a file descriptor: it holds
 // no reference and needs no Close; the key lives as long as links, timeouts,
-// revocation and invalidation let it. The zero Key names no key.
+// revocation and invalidation let it. The zero Key names no key: the
+// kernel answers operations on it as on key 0, with ErrInvalid (ErrNotFound
+// from Read).
 type Key struct{ id ID }
 
 // ID returns the key's serial number, or the special ID it was made from.

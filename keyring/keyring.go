@@ -41,7 +41,8 @@ func checkPayload(op string, id ID, typ string, payload []byte) error {
 //
 // Errors: ErrInvalid (refused before the call: empty or over-long type or
 // description, a NUL in either, a type starting with '.', a payload the type
-// cannot take, a zero r), ErrNotSupported (the key type is not in the
+// cannot take; from the kernel: a zero r or an unknown negative ID, which
+// it looks up after the type and description), ErrNotSupported (the key type is not in the
 // running kernel), ErrQuota, ErrPermission (no WRITE on r), ErrNotFound (r
 // does not exist).
 func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
@@ -61,9 +62,6 @@ func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
 }
 
 func (r Keyring) checkAdd(typ, desc string, payload []byte) error {
-	if err := r.check("add_key"); err != nil {
-		return err
-	}
 	if err := checkType("add_key", r.id, typ); err != nil {
 		return err
 	}
@@ -97,22 +95,16 @@ func (r Keyring) AddKeyring(name string) (Keyring, error) {
 // under 128 bytes.
 //
 // Errors: ErrNotFound, ErrExpired or ErrRevoked (the match is expired or
-// revoked), ErrPermission, ErrInvalid (refused before the call), ENOTDIR
-// (r or dest is not a keyring).
+// revoked), ErrPermission, ErrInvalid (a bad type or description, refused
+// before the call; a zero r, or an unknown negative ID as r or dest: the
+// kernel's answer, after the type and description), ENOTDIR (r or dest is
+// not a keyring).
 func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
-	if err := r.check("search"); err != nil {
-		return Key{}, err
-	}
 	if err := checkType("search", r.id, typ); err != nil {
 		return Key{}, err
 	}
 	if err := checkDesc("search", r.id, "description", desc); err != nil {
 		return Key{}, err
-	}
-	if dest.id != 0 {
-		if err := dest.check("search"); err != nil {
-			return Key{}, err
-		}
 	}
 	var t, d cstring
 	id, e := keyctl.Search(int32(r.id), t.set(typ), d.set(desc), int32(dest.id))
@@ -126,24 +118,20 @@ func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
 // same type and description.
 //
 // Errors: ErrPermission (no LINK on k or no WRITE on r), EDEADLK (the link
-// would make a cycle), ENFILE (r is full), ErrQuota, ErrNotFound, ENOTDIR.
+// would make a cycle), ENFILE (r is full), ErrQuota, ErrNotFound, ENOTDIR,
+// ErrInvalid (the kernel's, for a zero or unknown negative ID; it looks r
+// up first, then k).
 func (r Keyring) Link(k Key) error { return r.link("link", k, keyctl.Link) }
 
 // Unlink removes r's link to k (KEYCTL_UNLINK, keyctl_unlink(3)). It needs
 // WRITE on r only.
 //
 // Errors: ErrNotFound (r does not link k, or either does not exist),
-// ErrPermission, ENOTDIR.
+// ErrPermission, ENOTDIR, ErrInvalid (as for Link).
 func (r Keyring) Unlink(k Key) error { return r.link("unlink", k, keyctl.Unlink) }
 
 // link issues KEYCTL_LINK or KEYCTL_UNLINK.
 func (r Keyring) link(op string, k Key, call func(id, ring int32) syscall.Errno) error {
-	if err := r.check(op); err != nil {
-		return err
-	}
-	if err := k.check(op); err != nil {
-		return err
-	}
 	if e := call(int32(k.id), int32(r.id)); e != 0 {
 		return fail(op, k.id, e)
 	}
@@ -154,7 +142,8 @@ func (r Keyring) link(op string, k Key, call func(id, ring int32) syscall.Errno)
 // Linux 5.1), displacing a key of the same type and description in to.
 //
 // Errors: ErrNotFound (r does not link k), ErrPermission, EDEADLK,
-// ErrNotSupported (kernel before 5.1).
+// ErrNotSupported (kernel before 5.1), ErrInvalid (the kernel's, for a
+// zero or unknown negative ID; it looks up k, then r, then to).
 func (r Keyring) Move(k Key, to Keyring) error { return r.move(k, to, 0) }
 
 // MoveExclusive is Move, but fails with EEXIST (errors.Is(err, fs.ErrExist))
@@ -162,11 +151,6 @@ func (r Keyring) Move(k Key, to Keyring) error { return r.move(k, to, 0) }
 func (r Keyring) MoveExclusive(k Key, to Keyring) error { return r.move(k, to, keyctl.MoveExcl) }
 
 func (r Keyring) move(k Key, to Keyring, flags uint32) error {
-	for _, c := range [...]Key{r.Key, k, to.Key} {
-		if err := c.check("move"); err != nil {
-			return err
-		}
-	}
 	if e := keyctl.Move(int32(k.id), int32(r.id), int32(to.id), flags); e != 0 {
 		return fail("move", k.id, e)
 	}
@@ -175,7 +159,8 @@ func (r Keyring) move(k Key, to Keyring, flags uint32) error {
 
 // Clear unlinks every key from r (KEYCTL_CLEAR, keyctl_clear(3)).
 //
-// Errors: ErrPermission (no WRITE), ErrNotFound, ENOTDIR.
+// Errors: ErrPermission (no WRITE), ErrNotFound, ENOTDIR, ErrInvalid (the
+// kernel's, for the zero Keyring or an unknown negative ID).
 func (r Keyring) Clear() error { return r.simple("clear", keyctl.Clear) }
 
 // Links returns the keys r links to, in the kernel's order (KEYCTL_READ on a
@@ -211,13 +196,11 @@ func (r Keyring) Links() ([]Key, error) {
 // restrict_link_reject and refuses every link with EPERM (seen on the VM
 // kernel).
 //
-// Errors: ErrInvalid (a restriction without a type; a rule the type does not
-// know), EEXIST (already restricted), ErrPermission (no SETATTR),
+// Errors: ErrInvalid (a restriction without a type, or a bad type, refused
+// before the call; a rule the type does not know; the zero Keyring or an
+// unknown negative ID, the kernel's answer), EEXIST (already restricted), ErrPermission (no SETATTR),
 // ErrNotSupported.
 func (r Keyring) Restrict(typ, restriction string) error {
-	if err := r.check("restrict_keyring"); err != nil {
-		return err
-	}
 	if typ == "" {
 		if restriction != "" {
 			return invalid("restrict_keyring", r.id, "a restriction needs a key type")
@@ -264,18 +247,20 @@ type RequestOptions struct {
 // Errors: ErrNotFound (no such key and no upcall, the upcall failed, or the
 // type is not in the kernel: request_key answers ENOKEY for an unknown type
 // where add_key answers ENODEV), ErrRejected or ErrExpired (a negative key
-// is cached), ErrInvalid (refused before the call), ErrPermission.
+// is cached), ErrInvalid (a bad type, description or callout information,
+// refused before the call; an unknown negative ID as the destination, the
+// kernel's answer), ErrPermission.
+// ENOENT (which matches ErrNotFound) with CalloutInfo set means the kernel
+// could not run /sbin/request-key: keyutils is not installed, or the
+// kernel refuses the upcall to this process. Some hardened kernels run it
+// only for requesters holding CAP_SYS_ADMIN (seen on a Firecracker build of
+// Linux 6.18); there, ordinary users get ENOENT and the helper never runs.
 func Request(typ, desc string, o RequestOptions) (Key, error) {
 	if err := checkType("request_key", 0, typ); err != nil {
 		return Key{}, err
 	}
 	if err := checkDesc("request_key", 0, "description", desc); err != nil {
 		return Key{}, err
-	}
-	if o.Destination.id != 0 {
-		if err := o.Destination.check("request_key"); err != nil {
-			return Key{}, err
-		}
 	}
 	var t, d, c cstring
 	var cp *byte
@@ -301,11 +286,10 @@ func Request(typ, desc string, o RequestOptions) (Key, error) {
 // seconds without use. Another uid's needs CAP_SETUID.
 //
 // Errors: ErrPermission, ErrNotSupported (no CONFIG_PERSISTENT_KEYRINGS),
-// ErrInvalid.
+// ErrInvalid (a uid outside -1..2^32-2, refused before the call; the zero
+// Keyring or an unknown negative ID as dest, the kernel's answer after it
+// has checked uid: there must be a destination).
 func Persistent(uid int, dest Keyring) (Keyring, error) {
-	if err := dest.check("get_persistent"); err != nil {
-		return Keyring{}, err
-	}
 	if uid < -1 || uid >= 1<<32-1 {
 		return Keyring{}, invalid("get_persistent", dest.id, "uid out of range")
 	}

@@ -37,8 +37,9 @@ type PkeyInfo struct {
 // (KEYCTL_PKEY_QUERY).
 //
 // Errors: ErrNotSupported (not an asymmetric key, or no
-// CONFIG_ASYMMETRIC_KEY_TYPE), ErrInvalid (info not understood),
-// ErrPermission (no SEARCH).
+// CONFIG_ASYMMETRIC_KEY_TYPE), ErrInvalid (info not understood; the zero
+// Key or an unknown negative ID, the kernel's answer after it has parsed
+// info), ErrPermission (no SEARCH).
 func (k Key) PkeyQuery(info string) (PkeyInfo, error) {
 	var c cstring
 	p, err := k.checkPkey("pkey_query", info, &c)
@@ -97,11 +98,9 @@ func (k Key) pkey(op string, code int, info string, in, out []byte) (int, error)
 	return n, nil
 }
 
-// checkPkey validates k and info and returns info as a C string held in c.
+// checkPkey validates info and returns it as a C string held in c. The
+// kernel looks k up after parsing info and answers a bad ID itself.
 func (k Key) checkPkey(op, info string, c *cstring) (*byte, error) {
-	if err := k.check(op); err != nil {
-		return nil, err
-	}
 	if strings.IndexByte(info, 0) >= 0 || len(info) > maxDescLen {
 		return nil, invalid(op, k.id, "info contains a NUL byte or is too long")
 	}

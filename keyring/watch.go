@@ -99,8 +99,10 @@ func (q *WatchQueue) setFilter(filters []keyctl.WatchTypeFilter) error {
 // Watch delivers notifications about k (and, for a keyring, about its links)
 // to q, tagged with watchID (KEYCTL_WATCH_KEY, keyctl_watch_key(3)).
 //
-// Errors: ErrNotSupported (no CONFIG_KEY_NOTIFICATIONS), EBUSY (already
-// watched through q), ErrPermission (no VIEW).
+// Errors: ErrNotSupported (no CONFIG_KEY_NOTIFICATIONS, whatever the
+// arguments), EBUSY (already watched through q), ErrPermission (no VIEW),
+// ErrInvalid (the kernel's, for the zero Key or an unknown negative ID,
+// which it looks up before the queue).
 func (k Key) Watch(q *WatchQueue, watchID uint8) error {
 	return k.watch(q, int(watchID))
 }
@@ -111,9 +113,6 @@ func (k Key) Unwatch(q *WatchQueue) error {
 }
 
 func (k Key) watch(q *WatchQueue, watchID int) error {
-	if err := k.check("watch_key"); err != nil {
-		return err
-	}
 	if e := keyctl.WatchKey(int32(k.id), q.rd, watchID); e != 0 {
 		return fail("watch_key", k.id, e)
 	}
