@@ -3,6 +3,7 @@ package keyring
 import (
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
@@ -34,50 +35,68 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 )
 
-// Error is the one error type of the package: the operation, the key it was
-// applied to and the kernel's errno. It unwraps to the errno.
+// Error is the one error type of the module: every error kernkeys returns
+// is an *Error or wraps one. It carries the operation, the key it was
+// applied to, the kernel's errno, and for input refused before any system
+// call, which argument was wrong. It unwraps to the errno and, where a
+// package knows a narrower cause, to that package's sentinel (Err).
 type Error struct {
-	// Op names the operation in the kernel's words: "add_key",
-	// "request_key", or the keyctl command ("describe", "read", ...).
+	// Op names the operation: in the kernel's words for a system call
+	// ("add_key", "request_key", or the keyctl command: "describe",
+	// "read", ...), or the package and function for work done in
+	// userspace ("encrypted.Seal", "trusted.ParseBlob", "secret.New").
 	Op string
 	// ID is the key or keyring operated on; 0 when there is none.
 	ID ID
-	// Errno is the kernel's answer. Input refused before any system call
-	// carries EINVAL.
+	// Errno is the kernel's answer, or the errno of the system call that
+	// failed. Input refused before any system call carries EINVAL.
 	Errno syscall.Errno
-	// Reason says what was wrong with refused input, or names the missing
-	// kernel feature. It never contains key material.
-	Reason string
-	// Refused is true when the package refused the input before making
-	// any system call: the kernel never saw it. Errno is then EINVAL and
-	// Reason says what was wrong (a package built on this one that refuses
-	// a whole operation the kernel would refuse gives that errno instead).
-	// The kernel's own answers, EINVAL included, have Refused false.
+	// Refused is true when the input was refused before any system call:
+	// the kernel never saw it. Errno is then EINVAL, Reason says what was
+	// wrong and Field, where there is one, names the argument. The
+	// kernel's own answers, EINVAL included, have Refused false.
 	Refused bool
+	// Field names the argument or option at fault in refused input, in the
+	// words of the function's documentation ("desc", "Options.KeyLen",
+	// "blob.HMAC"); empty when the operation as a whole was refused.
+	Field string
+	// Reason says what was wrong with refused input, or names the missing
+	// kernel feature or a cause the errno alone does not tell. It never
+	// contains key material.
+	Reason string
+	// Err is a narrower sentinel that the error also matches with
+	// errors.Is, such as encrypted.ErrBadHMAC, trusted.ErrUnseal or
+	// secret.ErrLockLimit; nil when the errno says it all.
+	Err error
 }
 
 func (e *Error) Error() string {
-	s := "keyring: " + e.Op
+	s := e.Op
+	if !strings.Contains(s, ".") {
+		s = "keyring: " + s
+	}
 	if e.ID != 0 {
 		s += " " + e.ID.String()
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
 	return s + ": " + e.Errno.Error()
 }
 
-// WithReason returns a copy of e that gives reason instead of e's own: for
-// packages that know more than the errno says (which key type, which
-// option, why the kernel refused).
-func (e *Error) WithReason(reason string) *Error {
-	c := *e
-	c.Reason = reason
-	return &c
+// Unwrap returns the errno and, when set, Err.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Errno, e.Err}
+	}
+	return []error{e.Errno}
 }
-
-// Unwrap returns the errno.
-func (e *Error) Unwrap() error { return e.Errno }
 
 // Is matches the package's sentinels and os.ErrPermission.
 func (e *Error) Is(target error) bool {

@@ -51,7 +51,7 @@ func checkIs(t *testing.T, what string, err error, want ...string) {
 	}
 }
 
-func kerr(op string, errno syscall.Errno) *keyring.Error {
+func kernelErr(op string, errno syscall.Errno) *keyring.Error {
 	return &keyring.Error{Op: op, ID: 42, Errno: errno}
 }
 
@@ -76,22 +76,22 @@ func TestErrorRelations(t *testing.T) {
 
 	exists := func() bool { return true }
 	missing := func() bool { return false }
-	nm := mapAddError(2, kerr("add_key", syscall.ENODEV), exists)
+	nm := mapAddError(2, kernelErr("add_key", syscall.ENODEV), exists)
 	checkIs(t, "ENODEV", nm, "keyring.ErrNotSupported", "syscall.ENODEV")
 	if !strings.Contains(nm.Error(), "never merged into mainline") || !strings.Contains(nm.Error(), `"mktme"`) {
 		t.Errorf("ENODEV: %q does not say the type was never merged", nm)
 	}
-	checkIs(t, "v1 EDQUOT", mapAddError(1, kerr("add_key", syscall.EDQUOT), exists), "ErrPoolExhausted", "keyring.ErrQuota", "syscall.EDQUOT")
-	checkIs(t, "v2 EDQUOT (the key quota)", mapAddError(2, kerr("add_key", syscall.EDQUOT), exists), "keyring.ErrQuota", "syscall.EDQUOT")
-	checkIs(t, "v2 ENOKEY", mapAddError(2, kerr("add_key", enokey), exists), "ErrPoolExhausted", "keyring.ErrNotFound", "syscall.ENOKEY")
-	checkIs(t, "v2 ENOKEY, no keyring", mapAddError(2, kerr("add_key", enokey), missing), "keyring.ErrNotFound", "syscall.ENOKEY")
-	checkIs(t, "v1 ENOKEY", mapAddError(1, kerr("add_key", enokey), exists), "keyring.ErrNotFound", "syscall.ENOKEY")
-	acc := mapAddError(2, kerr("add_key", syscall.EACCES), exists)
+	checkIs(t, "v1 EDQUOT", mapAddError(1, kernelErr("add_key", syscall.EDQUOT), exists), "ErrPoolExhausted", "keyring.ErrQuota", "syscall.EDQUOT")
+	checkIs(t, "v2 EDQUOT (the key quota)", mapAddError(2, kernelErr("add_key", syscall.EDQUOT), exists), "keyring.ErrQuota", "syscall.EDQUOT")
+	checkIs(t, "v2 ENOKEY", mapAddError(2, kernelErr("add_key", enokey), exists), "ErrPoolExhausted", "keyring.ErrNotFound", "syscall.ENOKEY")
+	checkIs(t, "v2 ENOKEY, no keyring", mapAddError(2, kernelErr("add_key", enokey), missing), "keyring.ErrNotFound", "syscall.ENOKEY")
+	checkIs(t, "v1 ENOKEY", mapAddError(1, kernelErr("add_key", enokey), exists), "keyring.ErrNotFound", "syscall.ENOKEY")
+	acc := mapAddError(2, kernelErr("add_key", syscall.EACCES), exists)
 	checkIs(t, "EACCES", acc, "keyring.ErrPermission", "os.ErrPermission", "syscall.EACCES")
 	if !strings.Contains(acc.Error(), "CAP_SYS_RESOURCE or CAP_SYS_ADMIN") {
 		t.Errorf("EACCES: %q does not name the capabilities", acc)
 	}
-	busy := mapAddError(2, kerr("add_key", syscall.EBUSY), exists)
+	busy := mapAddError(2, kernelErr("add_key", syscall.EBUSY), exists)
 	checkIs(t, "EBUSY", busy, "syscall.EBUSY")
 	if !strings.Contains(busy.Error(), "already links an MKTME key") {
 		t.Errorf("EBUSY: %q does not explain the update", busy)
@@ -101,10 +101,10 @@ func TestErrorRelations(t *testing.T) {
 		t.Errorf("a foreign error came back as %v", got)
 	}
 	var ke *keyring.Error
-	if err := mapAddError(2, kerr("add_key", enokey), exists); !errors.As(err, &ke) || ke.Op != "add_key" || ke.ID != 42 {
+	if err := mapAddError(2, kernelErr("add_key", enokey), exists); !errors.As(err, &ke) || ke.Op != "add_key" || ke.ID != 42 {
 		t.Errorf("pool exhaustion hides the *keyring.Error: %v", err)
 	}
-	if err := mapAddError(2, kerr("add_key", syscall.EPERM), exists); err.Error() != kerr("add_key", syscall.EPERM).Error() {
+	if err := mapAddError(2, kernelErr("add_key", syscall.EPERM), exists); err.Error() != kernelErr("add_key", syscall.EPERM).Error() {
 		t.Errorf("EPERM was rewritten: %v", err)
 	}
 

@@ -3,6 +3,7 @@ package mktme
 import (
 	"errors"
 	"fmt"
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"syscall"
 	"time"
 
@@ -123,17 +124,17 @@ func mapAddError(version int, err error, destExists func() bool) error {
 	}
 	switch {
 	case errors.Is(ke.Errno, syscall.ENODEV):
-		return ke.WithReason(neverMerged)
+		return kerr.WithReason(ke, neverMerged)
 	case errors.Is(ke.Errno, syscall.EACCES):
-		return ke.WithReason("the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
+		return kerr.WithReason(ke, "the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
 	case version == 1 && errors.Is(ke.Errno, syscall.EDQUOT):
 		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			ke.WithReason("RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
+			kerr.WithReason(ke, "RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
 	case version == 2 && errors.Is(ke.Errno, enokey) && destExists():
 		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			ke.WithReason("RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
+			kerr.WithReason(ke, "RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
 	case errors.Is(ke.Errno, syscall.EBUSY):
-		return ke.WithReason("dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
+		return kerr.WithReason(ke, "dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
 	}
 	return err
 }
@@ -157,7 +158,7 @@ func Probe() error {
 		case err == nil:
 			return nil // no RFC version accepts this; the key dies with the session
 		case errors.Is(err, syscall.ENODEV) && errors.As(err, &ke):
-			e := ke.WithReason(neverMerged)
+			e := kerr.WithReason(ke, neverMerged)
 			e.ID = 0 // the probe's session is gone
 			return e
 		case errors.Is(err, keyring.ErrInvalid), errors.Is(err, keyring.ErrPermission):

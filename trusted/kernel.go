@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"os"
 	"syscall"
 
@@ -55,7 +56,7 @@ func probeType() error {
 		case err == nil, errors.Is(err, keyring.ErrInvalid):
 			return nil // no kernel accepts that payload; a key would die with the session
 		case errors.Is(err, syscall.ENODEV) && errors.As(err, &ke):
-			e := ke.WithReason(noTrustedKeys)
+			e := kerr.WithReason(ke, noTrustedKeys)
 			e.ID = 0 // the probe's session is gone
 			return e
 		}
@@ -160,24 +161,24 @@ func add(op string, dest keyring.Keyring, desc string, p Payload) (keyring.Key, 
 	}
 	switch {
 	case errors.Is(ke.Errno, syscall.ENODEV):
-		return keyring.Key{}, ke.WithReason(noTrustedKeys)
+		return keyring.Key{}, kerr.WithReason(ke, noTrustedKeys)
 	case (ke.Errno == syscall.EINVAL || ke.Errno == syscall.EPERM) && exists():
-		return keyring.Key{}, ke.WithReason("dest already links a trusted key described " + fmt.Sprintf("%q", desc) +
-			": add_key then updates that key, which refuses " + p.Command.String() + " (EINVAL), or any update if the key is not migratable (EPERM)")
+		return keyring.Key{}, kerr.WithReason(ke, "dest already links a trusted key described "+fmt.Sprintf("%q", desc)+
+			": add_key then updates that key, which refuses "+p.Command.String()+" (EINVAL), or any update if the key is not migratable (EPERM)")
 	case ke.Errno == syscall.EPERM && p.Options.PCRLock != 0 && p.Command == CommandLoad:
-		return keyring.Key{}, ke.WithReason("the blob unseals, so pcrlock= failed: it needs CAP_SYS_ADMIN")
+		return keyring.Key{}, kerr.WithReason(ke, "the blob unseals, so pcrlock= failed: it needs CAP_SYS_ADMIN")
 	case ke.Errno == syscall.EPERM && p.Command == CommandLoad:
-		return keyring.Key{}, fmt.Errorf("trusted: %s: %w: %w", op, ErrUnseal, ke.WithReason(
+		return keyring.Key{}, fmt.Errorf("trusted: %s: %w: %w", op, ErrUnseal, kerr.WithReason(ke,
 			"the "+b.String()+" refused to unseal the blob (the kernel logs a TPM error): the blob was changed, "+
 				"was sealed by another TPM or under another parent, or its blobauth=, keyauth=, policy session or PCRs do not match"))
 	case ke.Errno == syscall.EPERM:
-		return keyring.Key{}, ke.WithReason("the " + b.String() + " refused to seal: the parent key (keyhandle=) is not in the TPM, " +
+		return keyring.Key{}, kerr.WithReason(ke, "the "+b.String()+" refused to seal: the parent key (keyhandle=) is not in the TPM, "+
 			"keyauth= is wrong, or the TPM lacks hash= (swtpm has no sm3); or pcrlock= needs CAP_SYS_ADMIN")
 	case ke.Errno == syscall.E2BIG && p.Command != CommandLoad:
-		return keyring.Key{}, ke.WithReason("the TPM's answer to sealing is larger than the kernel's 512-byte limit (MAX_BLOB_SIZE): " +
+		return keyring.Key{}, kerr.WithReason(ke, "the TPM's answer to sealing is larger than the kernel's 512-byte limit (MAX_BLOB_SIZE): "+
 			"seen on Linux 6.1 with swtpm for hash=sha512, and for hash=sha384 with policydigest=")
 	case ke.Errno == syscall.EINVAL:
-		return keyring.Key{}, ke.WithReason("the kernel refused a payload that the " + b.String() + " rules accept: " +
+		return keyring.Key{}, kerr.WithReason(ke, "the kernel refused a payload that the "+b.String()+" rules accept: "+
 			"pcrlock= names a PCR the TPM lacks, the TPM lacks hash=, or the blob is not one this backend can read")
 	}
 	return keyring.Key{}, err
@@ -206,7 +207,7 @@ func Update(k keyring.Key, o Options) error {
 	err = k.Update(text)
 	var ke *keyring.Error
 	if errors.As(err, &ke) && ke.Errno == syscall.EPERM {
-		return ke.WithReason("the kernel refuses to update a non-migratable key (made with migratable=0, or " +
+		return kerr.WithReason(ke, "the kernel refuses to update a non-migratable key (made with migratable=0, or "+
 			"loaded from a blob with fixedTPM and fixedParent); or the TPM refused to seal; or pcrlock= needs CAP_SYS_ADMIN")
 	}
 	return err
