@@ -28,7 +28,7 @@ func initramfs(path string, init []byte) error {
 		cpio.Write(data)
 		pad(&cpio)
 	}
-	for _, d := range []string{"dev", "proc", "newroot"} {
+	for _, d := range []string{"dev", "proc", "newroot", "hostroot"} {
 		add(d, syscall.S_IFDIR|0o755, [2]int{}, nil)
 	}
 	add("dev/console", syscall.S_IFCHR|0o600, [2]int{5, 1}, nil)

@@ -19,6 +19,15 @@
 // writes their results back; vm prints a line per package and exits 1 if
 // any failed, or if the guest did not finish.
 //
+// Every path means the same in the guest as on the host. The guest has its
+// own writable tmpfs on /tmp and /run (and its own /dev, /proc, /sys),
+// which hide the host's; so vm lists in the plan the host directories the
+// tests need that lie under those (the checkout, HOME, GOPATH, the module
+// cache, GOROOT, PATH entries: a clone in /tmp, say), and the guest binds
+// them back, read-only, over its tmpfs. The work directory and the Go
+// build cache, shared read-write, may be under /tmp too. Only /proc and
+// /sys cannot hold any of these: vm refuses before building anything.
+//
 // Needs (Debian): qemu-system-x86 swtpm swtpm-tools, and to build the
 // kernel build-essential bc flex bison libelf-dev libssl-dev and apt access
 // to linux-source-6.1. No root is needed. KVM is not used: qemu emulates
@@ -36,6 +45,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -105,17 +115,43 @@ func vm(o options) (ok bool, err error) {
 	if err := os.Chdir(root); err != nil {
 		return false, err
 	}
-	image, err := kernel(o.cache, o.fragment)
+	// The work directory (under the cache) and the Go build cache are
+	// shared read-write and mounted at their host paths; as mount points
+	// in the guest they must be real paths (no symlinks) and not under
+	// /proc or /sys. Checked, like the binds, before building anything.
+	if err := os.MkdirAll(o.cache, 0o755); err != nil {
+		return false, err
+	}
+	cache, err := realDir(o.cache)
+	if err != nil {
+		return false, err
+	}
+	gocache, err := goEnv("", "GOCACHE")
+	if err != nil {
+		return false, err
+	}
+	if gocache == "off" {
+		gocache = ""
+	}
+	if gocache != "" {
+		if err := os.MkdirAll(gocache, 0o755); err != nil {
+			return false, err
+		}
+		if gocache, err = realDir(gocache); err != nil {
+			return false, err
+		}
+	}
+	env := guestEnv(gocache)
+	binds, err := guestBinds(append([]string{root}, envDirs(env)...))
 	if err != nil {
 		return false, err
 	}
 
-	// The work directory is shared with the guest at the same path, so it
-	// must not be under /tmp, which the guest mounts a tmpfs over.
-	if err := os.MkdirAll(o.cache, 0o755); err != nil {
+	image, err := kernel(o.cache, o.fragment)
+	if err != nil {
 		return false, err
 	}
-	work, err := os.MkdirTemp(o.cache, "run-")
+	work, err := os.MkdirTemp(cache, "run-")
 	if err != nil {
 		return false, err
 	}
@@ -128,15 +164,12 @@ func vm(o options) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	p.Env, p.Binds = env, binds
 	if err := plan.Write(work, p); err != nil {
 		return false, err
 	}
 	initrd := filepath.Join(work, "initrd.gz")
 	if err := buildInit(work, initrd); err != nil {
-		return false, err
-	}
-	gocache, err := goEnv("", "GOCACHE")
-	if err != nil {
 		return false, err
 	}
 	if err := boot(work, image, initrd, gocache, o.timeout); err != nil {
@@ -160,7 +193,7 @@ func buildPlan(work string, o options) (*plan.Plan, error) {
 	if o.verbose {
 		args = append(args, "-test.v")
 	}
-	p := &plan.Plan{Env: guestEnv()}
+	p := &plan.Plan{}
 	bin := filepath.Join(work, "bin")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(line, "\t")
@@ -181,21 +214,111 @@ func buildPlan(work string, o options) (*plan.Plan, error) {
 }
 
 // guestEnv is the test binaries' environment in the guest: the host's Go
-// setup (the toolchain, module cache and build cache are shared), a tmpfs
-// for temporary files.
-func guestEnv() []string {
+// setup (the toolchain, module cache and build cache are shared; the build
+// cache at gocache, its real path, where the guest mounts it), a tmpfs for
+// temporary files.
+func guestEnv(gocache string) []string {
 	env := []string{"TMPDIR=/tmp", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly"}
 	for _, k := range []string{"PATH", "HOME", "USER", "LOGNAME"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
-	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT"} {
+	if gocache == "" {
+		gocache = "off"
+	}
+	env = append(env, "GOCACHE="+gocache)
+	for _, k := range []string{"GOMODCACHE", "GOPATH", "GOROOT"} {
 		if v, err := goEnv("", k); err == nil && v != "" {
 			env = append(env, k+"="+v)
 		}
 	}
 	return env
+}
+
+// envDirs are the directories env (guestEnv) names: HOME, the Go
+// toolchain, GOPATH, the module cache and PATH.
+func envDirs(env []string) []string {
+	var dirs []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "HOME", "GOPATH", "GOMODCACHE", "GOROOT", "PATH":
+			dirs = append(dirs, filepath.SplitList(v)...)
+		}
+	}
+	return dirs
+}
+
+// guestBinds returns the binds that show dirs in the guest as on the host
+// (plan.Bind): the guest's root is the host's, but its own tmpfs on /tmp
+// and /run (and its /dev) hide whatever the host has there, such as a
+// checkout under /tmp. The package directories are under the repository
+// or the module cache, so dirs covers them.
+//
+// A directory is shown at its path and at its real path (symlinks
+// resolved), both bound from the real one, so that a symlink into /tmp, or
+// one in /tmp, resolves in the guest as on the host. A directory that is
+// itself a covered one (HOME=/tmp) is left to the guest's own filesystem;
+// one under /proc or /sys cannot be shown at all.
+func guestBinds(dirs []string) ([]plan.Bind, error) {
+	var binds []plan.Bind
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		d = filepath.Clean(d)
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			continue // not on the host (a PATH entry, say): nothing to show
+		}
+		if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+			continue
+		}
+		for _, p := range []string{d, real} {
+			if err := sharable(p); err != nil {
+				return nil, err
+			}
+			if c := plan.CoveredBy(p); c != "" && c != p {
+				binds = append(binds, plan.Bind{Path: p, Source: real})
+			}
+		}
+	}
+	// Sorted, a directory comes before those under it, which its bind
+	// already shows.
+	sort.Slice(binds, func(i, j int) bool { return binds[i].Path < binds[j].Path })
+	var out []plan.Bind
+	for _, b := range binds {
+		if n := len(out); n > 0 && (b.Path == out[n-1].Path || strings.HasPrefix(b.Path, out[n-1].Path+"/")) {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// sharable says why the guest cannot see the host's path, if it cannot:
+// it mounts proc and sysfs over /proc and /sys, where no directory can be
+// made to bind onto.
+func sharable(path string) error {
+	if c := plan.CoveredBy(path); c == "/proc" || c == "/sys" {
+		return fmt.Errorf("%s is under %s, which the VM's guest replaces with its own %s: move it elsewhere", path, c, c[1:])
+	}
+	return nil
+}
+
+// realDir is dir with symlinks resolved, checked to be sharable with the
+// guest at that path.
+func realDir(dir string) (string, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return "", err
+	}
+	return real, sharable(real)
 }
 
 // buildInit compiles vm/guest statically and packs it as the initramfs.
@@ -256,7 +379,7 @@ func boot(work, image, initrd, gocache string, timeout time.Duration) error {
 	}
 	args = append(args, append9p("hostroot", "/", true)...)
 	args = append(args, append9p("work", work, false)...)
-	if gocache != "" && gocache != "off" {
+	if gocache != "" {
 		args = append(args, append9p("gocache", gocache, false)...)
 		cmdline += " kernkeys.gocache=" + gocache
 	}

@@ -14,6 +14,15 @@
 // path) and optionally kernkeys.gocache=DIR (the host's Go build cache,
 // tag "gocache"), so every path means the same thing in the guest as on
 // the host.
+//
+// The guest mounts its own /proc, /sys, /dev and a writable tmpfs on /tmp
+// and /run (plan.Covered), which hide the host's. The host directories the
+// tests need under them (a checkout in /tmp, GOPATH or HOME under /tmp...)
+// are in the plan's Binds: /init reads the plan through a second,
+// uncovered view of the host's root, creates each path in its own
+// filesystem and bind-mounts the host's directory there, read-only. The
+// work directory and Go build cache may be under /tmp too: their mount
+// points are made the same way.
 package main
 
 import (
@@ -58,37 +67,68 @@ func run() error {
 		return fmt.Errorf("kernel command line lacks kernkeys.work=")
 	}
 
-	const newroot = "/newroot"
-	// cache=loose: the root is read-only, so the guest may cache it all;
-	// binaries then load at memory speed.
-	const opts9p = "trans=virtio,version=9p2000.L,msize=512000"
+	// The host's root, read-only. cache=loose: the root is read-only, so
+	// the guest may cache it all; binaries then load at memory speed.
+	const (
+		newroot  = "/newroot"
+		hostroot = "/hostroot"
+		opts9p   = "trans=virtio,version=9p2000.L,msize=512000"
+	)
 	if err := mount("hostroot", newroot, "9p", syscall.MS_RDONLY, opts9p+",cache=loose"); err != nil {
 		return err
 	}
-	mounts := []struct {
-		src, dst, fstype string
-		flags            uintptr
-		data             string
-	}{
-		{"proc", "/proc", "proc", 0, ""},
-		{"sysfs", "/sys", "sysfs", 0, ""},
-		{"devtmpfs", "/dev", "devtmpfs", 0, ""},
-		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777"},
-		{"tmpfs", "/run", "tmpfs", 0, "mode=0755"},
-		{"work", work, "9p", 0, opts9p},
+	// A second view of it, which the guest's own mounts below do not
+	// cover: the source of the binds, and where the plan is read from.
+	if err := mount(newroot, hostroot, "", syscall.MS_BIND, ""); err != nil {
+		return err
 	}
-	if gc := args["kernkeys.gocache"]; gc != "" {
-		mounts = append(mounts, struct {
-			src, dst, fstype string
-			flags            uintptr
-			data             string
-		}{"gocache", gc, "9p", 0, opts9p})
+	p, err := plan.Read(hostroot + work)
+	if err != nil {
+		return err
 	}
-	for _, m := range mounts {
-		if err := mount(m.src, newroot+m.dst, m.fstype, m.flags, m.data); err != nil {
+
+	// The guest's own filesystems, hiding the host's: keep in step with
+	// plan.Covered.
+	for _, m := range []struct{ src, dst, fstype, data string }{
+		{"proc", "/proc", "proc", ""},
+		{"sysfs", "/sys", "sysfs", ""},
+		{"devtmpfs", "/dev", "devtmpfs", ""},
+		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
+		{"tmpfs", "/run", "tmpfs", "mode=0755"},
+	} {
+		if err := mount(m.src, newroot+m.dst, m.fstype, 0, m.data); err != nil {
 			return err
 		}
 	}
+	// The host directories the tests need under those (a checkout under
+	// /tmp, say), back at their paths: a mount point made in the tmpfs,
+	// the host's directory bound onto it.
+	for _, b := range p.Binds {
+		if err := os.MkdirAll(newroot+b.Path, 0o755); err != nil {
+			return err
+		}
+		if err := mount(hostroot+b.Source, newroot+b.Path, "", syscall.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	// Last, the writable shares, at their host paths (real paths: no
+	// symlink to follow), over anything above.
+	rw := []struct{ tag, dir string }{{"work", work}}
+	if gc := args["kernkeys.gocache"]; gc != "" {
+		rw = append(rw, struct{ tag, dir string }{"gocache", gc})
+	}
+	for _, m := range rw {
+		if err := os.MkdirAll(newroot+m.dir, 0o755); err != nil {
+			return err
+		}
+		if err := mount(m.tag, newroot+m.dir, "9p", 0, opts9p); err != nil {
+			return err
+		}
+	}
+	if err := syscall.Unmount(hostroot, syscall.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount %s: %w", hostroot, err)
+	}
+
 	// switch_root: move the new root over / and enter it.
 	if err := os.Chdir(newroot); err != nil {
 		return err
@@ -103,10 +143,6 @@ func run() error {
 		return err
 	}
 
-	p, err := plan.Read(work)
-	if err != nil {
-		return err
-	}
 	var results []plan.Result
 	for _, t := range p.Tests {
 		results = append(results, runTest(p, t))
@@ -159,8 +195,8 @@ func (w *tailWriter) Write(b []byte) (int, error) {
 
 func (w *tailWriter) String() string { return w.buf.String() }
 
-// mount mounts; every mount point already exists (in the initramfs, or on
-// the host's root filesystem, which is read-only here).
+// mount mounts; the mount point exists (in the initramfs, on the host's
+// root filesystem, which is read-only here, or made in a tmpfs).
 func mount(src, dst, fstype string, flags uintptr, data string) error {
 	if err := syscall.Mount(src, dst, fstype, flags, data); err != nil {
 		return fmt.Errorf("mount %s on %s (%s): %w", src, dst, fstype, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Console markers: the guest prints StartMarker and EndMarker lines around
@@ -21,7 +22,33 @@ const (
 // Plan is what the guest runs.
 type Plan struct {
 	Env   []string // the test binaries' whole environment
+	Binds []Bind   // host directories to show again under the guest's own mounts
 	Tests []Test
+}
+
+// Covered are the directories the guest mounts its own filesystems on
+// (proc, sysfs, devtmpfs, a tmpfs on /tmp and /run), hiding the host's
+// directories there. vm/guest mounts exactly these.
+var Covered = []string{"/proc", "/sys", "/dev", "/tmp", "/run"}
+
+// CoveredBy returns the directory of Covered that path (absolute, clean)
+// is, or lies under; "" if none.
+func CoveredBy(path string) string {
+	for _, c := range Covered {
+		if path == c || strings.HasPrefix(path, c+"/") {
+			return c
+		}
+	}
+	return ""
+}
+
+// Bind is a host directory the tests need that lies under a Covered
+// directory, such as a checkout under /tmp. The guest creates Path in its
+// own filesystem and bind-mounts the host's Source there (read-only, like
+// the rest of the host's root).
+type Bind struct {
+	Path   string // where, in the guest as on the host
+	Source string // Path with symlinks resolved on the host
 }
 
 // Test is one package's test binary.
