@@ -19,17 +19,6 @@ import (
 	"github.com/kernkeys/kernkeys/keytypes"
 )
 
-// build(t)(keytypes.X(...)) returns the spec, failing the test on error.
-func build(t *testing.T) func(keytypes.Spec, error) keytypes.Spec {
-	return func(s keytypes.Spec, err error) keytypes.Spec {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-}
-
 func caps(t *testing.T) keyring.Capabilities {
 	c, err := keyring.KernelCapabilities()
 	if err != nil {
@@ -41,7 +30,7 @@ func caps(t *testing.T) keyring.Capabilities {
 func TestUserKey(t *testing.T) {
 	s := keytest.Session(t)
 	payload := bytes.Repeat([]byte{0xa5}, keytypes.MaxUserPayload)
-	k, err := build(t)(keytypes.User("kk:user", payload)).Add(s)
+	k, err := keytypes.New(s, "kk:user", keytypes.Options{Type: keytypes.TypeUser, Payload: payload})
 	if os.Getuid() != 0 {
 		// An ordinary user's byte quota is 20000: the largest user key
 		// does not fit.
@@ -49,7 +38,7 @@ func TestUserKey(t *testing.T) {
 			t.Fatalf("a 32767-byte user key as uid %d: %v, want ErrQuota", os.Getuid(), err)
 		}
 		payload = payload[:10000]
-		k, err = build(t)(keytypes.User("kk:user", payload)).Add(s)
+		k, err = keytypes.New(s, "kk:user", keytypes.Options{Type: keytypes.TypeUser, Payload: payload})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +55,7 @@ func TestUserKey(t *testing.T) {
 
 func TestLogonKey(t *testing.T) {
 	s := keytest.Session(t)
-	k, err := build(t)(keytypes.Logon("svc:volume", []byte("volume key"))).Add(s)
+	k, err := keytypes.New(s, "svc:volume", keytypes.Options{Type: keytypes.TypeLogon, Payload: []byte("volume key")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +77,7 @@ func TestBigKey(t *testing.T) {
 	s := keytest.Session(t)
 	payload := make([]byte, keytypes.MaxBigKeyPayload)
 	rand.Read(payload)
-	k, err := build(t)(keytypes.BigKey("kk:big", payload)).Add(s)
+	k, err := keytypes.New(s, "kk:big", keytypes.Options{Type: keytypes.TypeBigKey, Payload: payload})
 	if !caps(t).BigKey {
 		if !errors.Is(err, keyring.ErrNotSupported) || !strings.Contains(err.Error(), `"big_key"`) {
 			t.Errorf("big_key on a kernel without it: %v, want ErrNotSupported naming the type", err)
@@ -109,7 +98,7 @@ func TestBigKey(t *testing.T) {
 func TestAsymmetricKey(t *testing.T) {
 	s := keytest.Session(t)
 	priv, cert := keytest.SelfSigned(t, "keytypes test")
-	k, err := build(t)(keytypes.Asymmetric("", cert)).Add(s)
+	k, err := keytypes.New(s, "", keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: cert})
 	if !caps(t).PublicKey {
 		if !errors.Is(err, keyring.ErrNotSupported) {
 			t.Errorf("asymmetric on a kernel without it: %v", err)
@@ -138,18 +127,29 @@ func TestAsymmetricKey(t *testing.T) {
 		t.Errorf("Verify: %v", err)
 	}
 	// A well-formed SEQUENCE that is no certificate: the kernel's parsers refuse it.
-	if _, err := build(t)(keytypes.Asymmetric("", []byte{0x30, 0x03, 0x02, 0x01, 0x01})).Add(s); err == nil {
+	if _, err := keytypes.New(s, "", keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}); err == nil {
 		t.Error("the kernel accepted a SEQUENCE that is no certificate")
 	}
 }
 
-func TestKeyringSpec(t *testing.T) {
+func TestKeyringType(t *testing.T) {
 	s := keytest.Session(t)
-	k, err := build(t)(keytypes.Keyring("inner")).Add(s)
+	k, err := keytypes.New(s, "inner", keytypes.Options{Type: keytypes.TypeKeyring})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := k.Describe(); d.Type != "keyring" || d.Description != "inner" {
 		t.Errorf("keyring %+v", d)
+	}
+}
+
+// What the kernel refuses comes back as keyring's error, not refused
+// before the call: add_key into the zero keyring is the kernel's EINVAL.
+func TestErrorsKeytypesKernel(t *testing.T) {
+	keytest.Session(t)
+	_, err := keytypes.New(keyring.Keyring{}, "kk:zero", keytypes.Options{Payload: []byte("x")})
+	var ke *keyring.Error
+	if !errors.As(err, &ke) || ke.Refused || ke.Op != "add_key" || !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("New into the zero keyring: %v, want the kernel's EINVAL from add_key", err)
 	}
 }

@@ -145,13 +145,19 @@ func TestCanary(t *testing.T) {
 		},
 		"secret read, logon": func() error { _, err := secret.ReadKey(logon); return err },
 
-		"keytypes user, no desc":  func() error { _, err := keytypes.User("", c); return err },
-		"keytypes logon, no svc":  func() error { _, err := keytypes.Logon("x", c); return err },
-		"keytypes logon, too big": func() error { _, err := keytypes.Logon("a:b", bytes.Repeat(c, 600)); return err },
-		"keytypes asymmetric":     func() error { _, err := keytypes.Asymmetric("", c); return err },
-		"keytypes big_key":        func() error { _, err := keytypes.BigKey("", c); return err },
-		"keytypes spec add": func() error {
-			_, err := keytypes.Spec{Type: "kernkeys-canary", Description: "d", Payload: c}.Add(s)
+		"keytypes user, no desc": func() error { return keytypes.Options{Type: keytypes.TypeUser, Payload: c}.Validate("") },
+		"keytypes logon, no svc": func() error { return keytypes.Options{Type: keytypes.TypeLogon, Payload: c}.Validate("x") },
+		"keytypes logon, too big": func() error {
+			return keytypes.Options{Type: keytypes.TypeLogon, Payload: bytes.Repeat(c, 600)}.Validate("a:b")
+		},
+		"keytypes asymmetric": func() error { return keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: c}.Validate("") },
+		"keytypes big_key":    func() error { return keytypes.Options{Type: keytypes.TypeBigKey, Payload: c}.Validate("") },
+		"keytypes new, refused": func() error {
+			_, err := keytypes.New(s, "x", keytypes.Options{Type: keytypes.TypeLogon, Payload: c})
+			return err
+		},
+		"keytypes new, kernel": func() error {
+			_, err := keytypes.New(revoked.ID().Keyring(), "d", keytypes.Options{Type: keytypes.TypeUser, Payload: c})
 			return err
 		},
 
@@ -229,17 +235,17 @@ func TestCanary(t *testing.T) {
 
 	buf := newCanary(t, 64)
 	copy(buf.Bytes(), c)
-	spec := keytypes.Spec{Type: "user", Description: "d", Payload: c}
+	opts := keytypes.Options{Type: keytypes.TypeUser, Payload: c}
 	for name, v := range map[string]any{
-		"keytypes.Spec":  spec,
-		"*keytypes.Spec": &spec,
-		"mktme.V2":       mktme.V2{Type: mktme.User, Key: c[:16], Tweak: c[16:32]},
-		"*mktme.V2":      &mktme.V2{Type: mktme.CPU, Key: c[:16]},
-		"mktme.V1":       mktme.V1{UserKey: c[:8], Tweak: c[8:16]},
-		"mktme.Options":  []mktme.Options{mktme.V1{Entropy: c[:8]}},
-		"*secret.Buffer": buf,
-		"secret.Buffer":  *buf,
-		"struct":         struct{ B *secret.Buffer }{buf},
+		"keytypes.Options":  opts,
+		"*keytypes.Options": &opts,
+		"mktme.V2":          mktme.V2{Type: mktme.User, Key: c[:16], Tweak: c[16:32]},
+		"*mktme.V2":         &mktme.V2{Type: mktme.CPU, Key: c[:16]},
+		"mktme.V1":          mktme.V1{UserKey: c[:8], Tweak: c[8:16]},
+		"mktme.Options":     []mktme.Options{mktme.V1{Entropy: c[:8]}},
+		"*secret.Buffer":    buf,
+		"secret.Buffer":     *buf,
+		"struct":            struct{ B *secret.Buffer }{buf},
 	} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
 			checkText(t, name+" printed with "+verb, fmt.Sprintf(verb, v), fs)
