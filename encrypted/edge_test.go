@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 type edgeCase struct {
@@ -42,7 +44,7 @@ var kernelOnly = map[string]string{
 
 // TestEdgeCases replays, through this package's API, every encrypted-key
 // case that the kernel was probed with (edge_cases.json) and requires the
-// same verdict: nil where the kernel said ok, ErrInvalid where it said
+// same verdict: nil where the kernel said ok, keyring.ErrInvalid where it said
 // EINVAL. A case that is neither replayed nor listed in kernelOnly fails
 // the test, so a regenerated vector file cannot be silently ignored.
 func TestEdgeCases(t *testing.T) {
@@ -239,7 +241,7 @@ func TestEdgeCases(t *testing.T) {
 			switch {
 			case accept && err != nil:
 				t.Errorf("%q [%d]: the kernel accepted it, got %v", c.What, i, err)
-			case !accept && !errors.Is(err, ErrInvalid):
+			case !accept && !errors.Is(err, keyring.ErrInvalid):
 				t.Errorf("%q [%d]: the kernel said EINVAL, got %v", c.What, i, err)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // testKMK is the key of user:kmk in the vectors; testIV and plain32 are the KAT's.
@@ -27,12 +29,12 @@ func seq(start byte, n int) []byte {
 	return b
 }
 
-// fieldOf returns the Field of err, which must be an *Error.
+// fieldOf returns the Field of err, which must be a *keyring.Error.
 func fieldOf(t *testing.T, err error) string {
 	t.Helper()
-	var e *Error
+	var e *keyring.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not an *Error", err, err)
+		t.Fatalf("error %v (%T) is not a *keyring.Error", err, err)
 	}
 	return e.Field
 }
@@ -66,8 +68,8 @@ func TestParseMaster(t *testing.T) {
 	} {
 		got, err := ParseMaster(c.in)
 		if c.field != "" {
-			if !errors.Is(err, ErrInvalid) || fieldOf(t, err) != c.field || got != (Master{}) {
-				t.Errorf("ParseMaster(%q) = %v, %v; want an ErrInvalid on %s", c.in, got, err, c.field)
+			if !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field || got != (Master{}) {
+				t.Errorf("ParseMaster(%q) = %v, %v; want an keyring.ErrInvalid on %s", c.in, got, err, c.field)
 			}
 			continue
 		}
@@ -93,8 +95,8 @@ func TestFormat(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "Default", "ENC32", "aes", "default ", "Format(0)"} {
-		if _, err := ParseFormat(bad); !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParseFormat(%q) = %v, want ErrInvalid", bad, err)
+		if _, err := ParseFormat(bad); !errors.Is(err, keyring.ErrInvalid) {
+			t.Errorf("ParseFormat(%q) = %v, want keyring.ErrInvalid", bad, err)
 		}
 	}
 	if s := Format(3).String(); s != "Format(3)" {
@@ -162,12 +164,12 @@ func TestSizeRules(t *testing.T) {
 			}
 		}
 		for _, n := range c.bad {
-			if _, err := NewPayload(c.f, userKMK, n); !errors.Is(err, ErrInvalid) {
-				t.Errorf("NewPayload(%v, %d) = %v, want ErrInvalid", c.f, n, err)
+			if _, err := NewPayload(c.f, userKMK, n); !errors.Is(err, keyring.ErrInvalid) {
+				t.Errorf("NewPayload(%v, %d) = %v, want keyring.ErrInvalid", c.f, n, err)
 			}
 			if n >= 0 && n <= 1<<20 {
-				if _, err := Seal(make([]byte, n), testKMK, Params{Format: c.f, Master: userKMK}); !errors.Is(err, ErrInvalid) {
-					t.Errorf("Seal(%v, %d bytes) = %v, want ErrInvalid", c.f, n, err)
+				if _, err := Seal(make([]byte, n), testKMK, Params{Format: c.f, Master: userKMK}); !errors.Is(err, keyring.ErrInvalid) {
+					t.Errorf("Seal(%v, %d bytes) = %v, want keyring.ErrInvalid", c.f, n, err)
 				}
 			}
 		}
@@ -193,7 +195,7 @@ func TestValidateDescription(t *testing.T) {
 		{Format(9), "0123456789abcdef", false},
 	} {
 		err := ValidateDescription(c.f, c.desc)
-		if c.ok != (err == nil) || err != nil && !errors.Is(err, ErrInvalid) {
+		if c.ok != (err == nil) || err != nil && !errors.Is(err, keyring.ErrInvalid) {
 			t.Errorf("ValidateDescription(%v, %q) = %v, want ok=%v", c.f, c.desc, err, c.ok)
 		}
 	}
@@ -240,8 +242,8 @@ func TestPayloads(t *testing.T) {
 		{"update, bad from", func() error { _, err := UpdatePayload(Master{Kind: User}, userKMK); return err }, "master"},
 		{"load, nil blob", func() error { _, err := LoadPayload(nil); return err }, "blob"},
 	} {
-		if err := c.err(); !errors.Is(err, ErrInvalid) || fieldOf(t, err) != c.field {
-			t.Errorf("%s: %v, want ErrInvalid on %s", c.name, err, c.field)
+		if err := c.err(); !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field {
+			t.Errorf("%s: %v, want keyring.ErrInvalid on %s", c.name, err, c.field)
 		}
 	}
 }
@@ -304,24 +306,26 @@ func TestErrorsIs(t *testing.T) {
 		{"invalid input", invalidErr, true, false},
 		{"Open, wrong key", hmacErr, true, true},
 		{"Rewrap, wrong key", rewrapErr, true, true},
-		{"ErrBadHMAC itself", ErrBadHMAC, true, true},
-		{"ErrInvalid itself", ErrInvalid, true, false},
+		// ErrBadHMAC is a plain sentinel now, attached as keyring.Error.Err
+		// to errors whose errno is EINVAL: only those match both.
+		{"ErrBadHMAC itself", ErrBadHMAC, false, true},
+		{"keyring.ErrInvalid itself", keyring.ErrInvalid, true, false},
 	} {
-		if got := errors.Is(c.err, ErrInvalid); got != c.isInvalid {
-			t.Errorf("%s: errors.Is(%v, ErrInvalid) = %v", c.name, c.err, got)
+		if got := errors.Is(c.err, keyring.ErrInvalid); got != c.isInvalid {
+			t.Errorf("%s: errors.Is(%v, keyring.ErrInvalid) = %v", c.name, c.err, got)
 		}
 		if got := errors.Is(c.err, ErrBadHMAC); got != c.isHMAC {
 			t.Errorf("%s: errors.Is(%v, ErrBadHMAC) = %v", c.name, c.err, got)
 		}
 	}
-	var e *Error
-	if !errors.As(hmacErr, &e) || e.Op != "Open" || e.Field != "hmac" {
+	var e *keyring.Error
+	if !errors.As(hmacErr, &e) || e.Op != "encrypted.Open" || e.Field != "hmac" || !e.Refused {
 		t.Errorf("Open error = %#v", e)
 	}
-	if !errors.As(rewrapErr, &e) || e.Op != "Rewrap" {
+	if !errors.As(rewrapErr, &e) || e.Op != "encrypted.Rewrap" {
 		t.Errorf("Rewrap error = %#v", e)
 	}
-	if got := hmacErr.Error(); !strings.HasPrefix(got, "encrypted: Open: hmac: ") {
+	if got := hmacErr.Error(); !strings.HasPrefix(got, "encrypted.Open: hmac: ") {
 		t.Errorf("message %q", got)
 	}
 }
@@ -487,8 +491,8 @@ func TestSealParams(t *testing.T) {
 		{"datalen hex", plain32, testKMK, Params{Master: userKMK, DataLen: "0x20"}, "datalen"},
 		{"bad format", plain32, testKMK, Params{Format: Format(5), Master: userKMK}, "format"},
 	} {
-		if _, err := Seal(c.pt, c.mk, c.p); !errors.Is(err, ErrInvalid) || fieldOf(t, err) != c.field {
-			t.Errorf("%s: %v, want ErrInvalid on %s", c.name, err, c.field)
+		if _, err := Seal(c.pt, c.mk, c.p); !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field {
+			t.Errorf("%s: %v, want keyring.ErrInvalid on %s", c.name, err, c.field)
 		}
 	}
 	if _, err := Seal(plain32, make([]byte, maxMasterKey), Params{Master: userKMK}); err != nil {
@@ -564,7 +568,7 @@ func TestText(t *testing.T) {
 		t.Errorf("UnmarshalText: %v", err)
 	}
 	before := mustMarshal(t, &u)
-	if err := u.UnmarshalText([]byte("enc32 user:kmk 32")); !errors.Is(err, ErrInvalid) || mustMarshal(t, &u) != before {
+	if err := u.UnmarshalText([]byte("enc32 user:kmk 32")); !errors.Is(err, keyring.ErrInvalid) || mustMarshal(t, &u) != before {
 		t.Errorf("UnmarshalText of a bad blob: %v, or it changed the Blob", err)
 	}
 
@@ -586,7 +590,7 @@ func TestText(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{text[:40] + "\x00" + text[41:], text + "\n", text + "\r", "\x00" + text} {
-		if _, err := ParseBlob([]byte(bad)); !errors.Is(err, ErrInvalid) {
+		if _, err := ParseBlob([]byte(bad)); !errors.Is(err, keyring.ErrInvalid) {
 			t.Errorf("ParseBlob accepted %q", bad)
 		}
 	}

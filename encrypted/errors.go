@@ -1,35 +1,40 @@
 package encrypted
 
 import (
-	"fmt"
+	"errors"
+	"syscall"
 
-	"github.com/kernkeys/kernkeys/internal/fielderr"
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// ErrInvalid is matched by every error that reports input the kernel
-// would reject with EINVAL: a malformed payload or blob, a size rule, a
-// bad master key descriptor, or an HMAC mismatch. It is keyring.ErrInvalid,
-// so one errors.Is check serves both packages.
-var ErrInvalid = keyring.ErrInvalid
+// ErrBadHMAC is matched by an error whose blob does not verify under its
+// master key: the master key is wrong, or the blob, its format word, its
+// master descriptor or its datalen was changed. [Open] and [Rewrap] find
+// it in userspace; [Load], [Migrate] and [Import] report the kernel's
+// refusal of a blob that passed this package's checks with it. The kernel
+// reports the condition as EINVAL, so the error matches
+// keyring.ErrInvalid too.
+var ErrBadHMAC = errors.New("encrypted: HMAC mismatch")
 
-// ErrBadHMAC is matched by an error from [Open] or [Rewrap] when the
-// blob's HMAC does not verify: the master key is wrong, or the blob, its
-// format word, its master descriptor or its datalen was changed. The
-// kernel reports the same condition as EINVAL, so it matches [ErrInvalid]
-// too.
-var ErrBadHMAC = fmt.Errorf("HMAC mismatch: %w", ErrInvalid)
+// invalid returns the error for input that op refuses before any system
+// call: a *keyring.Error with Refused set, matching keyring.ErrInvalid.
+func invalid(op, field, reason string) error {
+	return kerr.Refuse("encrypted."+op, field, reason)
+}
 
-// Error describes input that this package rejected (it is the same type
-// as mktme.Error and trusted.Error). Its message names the operation and
-// the offending field and never contains key material, plaintext or
-// payload bytes. Pkg is "encrypted"; Field is one of "format", "master",
-// "master key", "datalen", "description", "iv", "hex", "ciphertext",
-// "hmac", "blob" or "payload"; Err is ErrInvalid, or ErrBadHMAC for a
-// failed HMAC check.
-type Error = fielderr.Error
-
-// invalid returns an *Error that matches ErrInvalid.
-func invalid(op, field, msg string) error {
-	return &Error{Pkg: "encrypted", Op: op, Field: field, Msg: msg, Err: ErrInvalid}
+// fileError returns the error of a failed file operation as a
+// *keyring.Error that unwraps to the errno (so errors.Is(err,
+// fs.ErrNotExist) works).
+func fileError(op, reason string, err error) error {
+	var ke *keyring.Error
+	if errors.As(err, &ke) {
+		return err
+	}
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		errno = syscall.EIO
+		reason += ": " + err.Error()
+	}
+	return kerr.Errno("encrypted."+op, errno, reason)
 }

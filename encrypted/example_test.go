@@ -6,6 +6,7 @@ import (
 	"log"
 
 	"github.com/kernkeys/kernkeys/encrypted"
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 func ExampleParseMaster() {
@@ -16,7 +17,7 @@ func ExampleParseMaster() {
 	fmt.Println(m.Kind, m.Name, m)
 
 	_, err = encrypted.ParseMaster("encrypted:ek1")
-	fmt.Println(errors.Is(err, encrypted.ErrInvalid))
+	fmt.Println(errors.Is(err, keyring.ErrInvalid))
 	// Output:
 	// trusted nvdimm-master trusted:nvdimm-master
 	// true

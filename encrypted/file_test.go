@@ -2,6 +2,8 @@ package encrypted
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,7 +43,7 @@ func TestWriteFile(t *testing.T) {
 	if err := b.WriteFile(filepath.Join(dir, "missing", "key.blob")); err == nil {
 		t.Error("writing into a missing directory succeeded")
 	}
-	if _, err := ReadFile(filepath.Join(dir, "absent.blob")); !os.IsNotExist(err) {
+	if _, err := ReadFile(filepath.Join(dir, "absent.blob")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile of an absent file: %v", err)
 	}
 	if err := os.WriteFile(name, []byte("not a blob"), 0o600); err != nil {

@@ -6,9 +6,11 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// FuzzParseBlob: ParseBlob never panics, rejects only with ErrInvalid, and
+// FuzzParseBlob: ParseBlob never panics, rejects only with keyring.ErrInvalid, and
 // whatever it accepts marshals, re-parses to the same Blob and marshals
 // to the same bytes. Open of an accepted blob does not panic either.
 func FuzzParseBlob(f *testing.F) {
@@ -33,8 +35,8 @@ func FuzzParseBlob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text []byte) {
 		b, err := ParseBlob(text)
 		if err != nil {
-			if b != nil || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ParseBlob = %v, %v; want nil and an ErrInvalid", b, err)
+			if b != nil || !errors.Is(err, keyring.ErrInvalid) {
+				t.Fatalf("ParseBlob = %v, %v; want nil and an keyring.ErrInvalid", b, err)
 			}
 			return
 		}
@@ -59,7 +61,7 @@ func FuzzParseBlob(f *testing.F) {
 	})
 }
 
-// FuzzSealOpen: Seal either rejects its input with ErrInvalid or makes a
+// FuzzSealOpen: Seal either rejects its input with keyring.ErrInvalid or makes a
 // blob that survives marshal and parse, opens to the plaintext under the
 // same master key, and fails with ErrBadHMAC under a different one.
 func FuzzSealOpen(f *testing.F) {
@@ -74,8 +76,8 @@ func FuzzSealOpen(f *testing.F) {
 		}
 		b, err := Seal(pt, mk, p)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Seal: %v, want an ErrInvalid", err)
+			if !errors.Is(err, keyring.ErrInvalid) {
+				t.Fatalf("Seal: %v, want an keyring.ErrInvalid", err)
 			}
 			return
 		}

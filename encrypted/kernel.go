@@ -4,10 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -41,12 +42,30 @@ func Load(dest keyring.Keyring, desc string, b *Blob) (keyring.Key, error) {
 		return keyring.Key{}, err
 	}
 	k, err := dest.Add("encrypted", desc, p)
-	if errors.Is(err, keyring.ErrInvalid) {
-		if _, serr := dest.Search("encrypted", desc, keyring.Keyring{}); serr == nil {
-			return keyring.Key{}, fmt.Errorf("encrypted: Load: an encrypted key %q already exists there, and the kernel turns the add into an update, which cannot load: %w", desc, err)
-		}
+	if err != nil {
+		return keyring.Key{}, addError(dest, desc, "load", err, b)
 	}
-	return k, err
+	return k, nil
+}
+
+// addError adds what this package knows to the kernel's EINVAL for an
+// add_key of an encrypted key with the command cmd ("new" or "load"): the
+// payload passed this package's checks, so either dest already holds an
+// encrypted key desc (the kernel then turns the add into an update, which
+// refuses cmd), or, for a load of b, the blob does not verify under its
+// master key.
+func addError(dest keyring.Keyring, desc, cmd string, err error, b *Blob) error {
+	var ke *keyring.Error
+	if !errors.As(err, &ke) || !errors.Is(err, keyring.ErrInvalid) {
+		return err
+	}
+	if _, serr := dest.Search("encrypted", desc, keyring.Keyring{}); serr == nil {
+		return kerr.WithReason(ke, "an encrypted key "+strconv.Quote(desc)+" already exists there, and the kernel turns the add into an update, which refuses "+strconv.Quote(cmd))
+	}
+	if b != nil {
+		return kerr.WithErr(ke, "the kernel's HMAC check failed: the master key "+b.Master.String()+" is not the one the blob was sealed under, or the blob was changed", ErrBadHMAC)
+	}
+	return err
 }
 
 // ReadBlob reads an encrypted key's blob (KEYCTL_READ): the kernel
@@ -131,10 +150,13 @@ func importWithData(dest keyring.Keyring, desc string, plaintext []byte, o Impor
 	}
 	defer Wipe(p)
 	k, err := dest.Add("encrypted", desc, p)
-	if errors.Is(err, keyring.ErrInvalid) {
-		// The payload was valid: the kernel refuses user-provided data.
-		return keyring.Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EOPNOTSUPP,
-			Reason: "importing under a " + o.Master.Kind.String() + " master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA), which the running kernel refuses"}
+	var ke *keyring.Error
+	if errors.As(err, &ke) && errors.Is(err, keyring.ErrInvalid) {
+		// The payload was valid: the kernel refuses user-provided data,
+		// a feature it lacks.
+		ne := kerr.WithReason(ke, "importing under a "+o.Master.Kind.String()+" master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA), which the running kernel refuses")
+		ne.Errno = syscall.EOPNOTSUPP
+		return keyring.Key{}, ne
 	}
 	return k, err
 }
@@ -145,12 +167,8 @@ func importSealed(dest keyring.Keyring, desc string, plaintext []byte, o ImportO
 	var nonce [8]byte
 	mk := make([]byte, 32)
 	defer Wipe(mk)
-	if _, err := rand.Read(mk); err != nil {
-		return keyring.Key{}, err
-	}
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return keyring.Key{}, err
-	}
+	rand.Read(mk) // never fails: it would crash the program first
+	rand.Read(nonce[:])
 	temp := Master{Kind: User, Name: "kernkeys-import:" + hex.EncodeToString(nonce[:])}
 	session := keyring.Session()
 	tk, err := session.Add("user", temp.Name, mk)

@@ -130,7 +130,7 @@ func TestSealedBlobsLoad(t *testing.T) {
 	b.HMAC[0] ^= 1
 	_, err := Load(s, "tampered", b)
 	if !errors.Is(err, keyring.ErrInvalid) {
-		t.Errorf("a tampered blob: %v, want ErrInvalid", err)
+		t.Errorf("a tampered blob: %v, want keyring.ErrInvalid", err)
 	}
 }
 
@@ -206,7 +206,7 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	}
 	// Refused before any system call.
 	_, _, err = Import(s, "not-hex", make([]byte, 64), ImportOptions{Format: Ecryptfs, Master: Master{Kind: User, Name: "kmk"}})
-	if !errors.Is(err, ErrInvalid) {
+	if !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("ecryptfs import with a bad description: %v", err)
 	}
 	if after := linksOf(t, s); !slices.Equal(before, after) {
@@ -259,7 +259,7 @@ func TestUserDecryptedData(t *testing.T) {
 		k, err := s.Add("encrypted", c.desc, payload)
 		if !has {
 			if !errors.Is(err, keyring.ErrInvalid) {
-				t.Errorf("%v: user-provided data on a kernel without CONFIG_USER_DECRYPTED_DATA: %v, want ErrInvalid", c.format, err)
+				t.Errorf("%v: user-provided data on a kernel without CONFIG_USER_DECRYPTED_DATA: %v, want keyring.ErrInvalid", c.format, err)
 			}
 			continue
 		}
@@ -312,12 +312,12 @@ func TestMigrate(t *testing.T) {
 	}
 	tb := *b
 	tb.Master = Master{Kind: Trusted, Name: "tk"}
-	if _, _, err := Migrate(s, "x", &tb, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("migrating trusted to user: %v, want ErrInvalid", err)
+	if _, _, err := Migrate(s, "x", &tb, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("migrating trusted to user: %v, want keyring.ErrInvalid", err)
 	}
 	b.HMAC[3] ^= 1
-	if _, _, err := Migrate(s, "x", b, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("migrating a tampered blob: %v, want ErrInvalid", err)
+	if _, _, err := Migrate(s, "x", b, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("migrating a tampered blob: %v, want keyring.ErrInvalid", err)
 	}
 	if after := linksOf(t, s); !slices.Equal(before, after) {
 		t.Errorf("session links %v after failed migrations, %v before", after, before)
@@ -373,7 +373,7 @@ func TestKernelStateEdgeCases(t *testing.T) {
 	p, _ := NewPayload(Default, user, 32)
 	k := add(t, s, "twice", p)
 	if _, err := s.Add("encrypted", "twice", p); !errors.Is(err, keyring.ErrInvalid) {
-		t.Errorf("add_key twice with the same description: %v, want ErrInvalid ('new' becomes an update)", err)
+		t.Errorf("add_key twice with the same description: %v, want keyring.ErrInvalid ('new' becomes an update)", err)
 	}
 	up, _ := UpdatePayload(user, Master{Kind: User, Name: "absent"})
 	if err := k.Update(up); err != nil {

@@ -6,8 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"fmt"
 	"strconv"
+
+	"github.com/kernkeys/kernkeys/internal/kerr"
 
 	"github.com/kernkeys/kernkeys/keyring"
 )
@@ -86,9 +87,7 @@ func seal(op string, plaintext, masterKey []byte, p Params) (*Blob, error) {
 	}
 	switch {
 	case p.IV == nil:
-		if _, err := rand.Read(b.IV[:]); err != nil {
-			return nil, fmt.Errorf("encrypted: %s: reading a random IV: %w", op, err)
-		}
+		rand.Read(b.IV[:]) // never fails: it would crash the program first
 	case len(p.IV) != ivSize:
 		return nil, invalid(op, "iv", "must be 16 bytes, not "+strconv.Itoa(len(p.IV)))
 	default:
@@ -100,11 +99,7 @@ func seal(op string, plaintext, masterKey []byte, p Params) (*Blob, error) {
 	copy(b.Ciphertext, plaintext)
 	encKey := deriveKey(encLabel, masterKey)
 	defer Wipe(encKey[:])
-	block, err := aes.NewCipher(encKey[:])
-	if err != nil {
-		Wipe(b.Ciphertext)
-		return nil, fmt.Errorf("encrypted: %s: %w", op, err)
-	}
+	block, _ := aes.NewCipher(encKey[:]) // a 32-byte key is always valid
 	cipher.NewCBCEncrypter(block, b.IV[:]).CryptBlocks(b.Ciphertext, b.Ciphertext)
 
 	authKey := deriveKey(authLabel, masterKey)
@@ -141,15 +136,12 @@ func open(op string, b *Blob, masterKey []byte) ([]byte, error) {
 	authKey := deriveKey(authLabel, masterKey)
 	defer Wipe(authKey[:])
 	if !hmac.Equal(b.mac(authKey[:]), b.HMAC[:]) {
-		return nil, &Error{Pkg: "encrypted", Op: op, Field: "hmac", Msg: "does not verify: wrong master key, or the blob was changed", Err: ErrBadHMAC}
+		return nil, kerr.Refusef("encrypted."+op, "hmac", "does not verify: wrong master key, or the blob was changed", ErrBadHMAC)
 	}
 
 	encKey := deriveKey(encLabel, masterKey)
 	defer Wipe(encKey[:])
-	block, err := aes.NewCipher(encKey[:])
-	if err != nil {
-		return nil, fmt.Errorf("encrypted: %s: %w", op, err)
-	}
+	block, _ := aes.NewCipher(encKey[:]) // a 32-byte key is always valid
 	out := make([]byte, len(b.Ciphertext))
 	cipher.NewCBCDecrypter(block, b.IV[:]).CryptBlocks(out, b.Ciphertext)
 	Wipe(out[n:])
