@@ -7,73 +7,43 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 	"github.com/kernkeys/kernkeys/internal/redact"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// ErrLockLimit is matched by the error of [New] when the process may not
-// lock more memory: RLIMIT_MEMLOCK would be exceeded (ENOMEM), or is 0
-// (EPERM), and the process lacks CAP_IPC_LOCK. The error also matches
-// keyring.ErrQuota.
+// ErrLockLimit is matched by the error of [New] (and [ReadKey]) when the
+// process may not lock more memory: RLIMIT_MEMLOCK would be exceeded
+// (ENOMEM), or is 0 (EPERM), and the process lacks CAP_IPC_LOCK. The
+// error also matches keyring.ErrQuota.
 var ErrLockLimit = errors.New("locked memory limit (RLIMIT_MEMLOCK) reached")
 
-// Error reports a failed system call on secret memory.
-type Error struct {
-	// Op is the system call: "mmap", "mlock", "madvise", "munlock" or
-	// "munmap".
-	Op string
-	// Size is the size in bytes that was asked for.
-	Size int
-	// Errno is the kernel's answer; EINVAL for a size refused before any
-	// system call.
-	Errno syscall.Errno
-	// Reason explains the failure; it never contains secret bytes.
-	Reason string
-}
+// lockLimit is the Err of a *keyring.Error for mlock refused by
+// RLIMIT_MEMLOCK: it is ErrLockLimit, and also matches keyring.ErrQuota,
+// the quota the limit is.
+type lockLimit struct{}
 
-func (e *Error) Error() string {
-	s := "secret: " + e.Op + " of " + strconv.Itoa(e.Size) + " bytes"
-	if e.Reason != "" {
-		s += ": " + e.Reason
-	}
-	return s + ": " + e.Errno.Error()
-}
+func (lockLimit) Error() string        { return ErrLockLimit.Error() }
+func (lockLimit) Unwrap() error        { return ErrLockLimit }
+func (lockLimit) Is(target error) bool { return target == keyring.ErrQuota }
 
-// Unwrap returns the errno.
-func (e *Error) Unwrap() error { return e.Errno }
-
-// Is matches ErrLockLimit and keyring.ErrQuota (mlock refused by
-// RLIMIT_MEMLOCK), keyring.ErrInvalid and keyring.ErrNotSupported.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrLockLimit, keyring.ErrQuota:
-		return e.lockLimit()
-	case keyring.ErrInvalid:
-		return e.Errno == syscall.EINVAL
-	case keyring.ErrNotSupported:
-		return e.Errno == syscall.ENOSYS
-	}
-	return false
-}
-
-func (e *Error) lockLimit() bool {
-	return e.Op == "mlock" && (e.Errno == syscall.ENOMEM || e.Errno == syscall.EPERM)
-}
-
-func fail(op string, size int, errno syscall.Errno) *Error {
-	e := &Error{Op: op, Size: size, Errno: errno}
+// fail returns the error of op for the failed system call call on a
+// Buffer of size bytes, as a *keyring.Error.
+func fail(op, call string, size int, errno syscall.Errno) error {
+	reason := call + " of " + strconv.Itoa(size) + " bytes"
 	switch {
 	case errno == syscall.ENOSYS && !keyctl.Supported:
-		e.Reason = "locked secret memory is implemented on Linux only"
-	case e.lockLimit():
-		e.Reason = "over RLIMIT_MEMLOCK"
+		reason += ": locked secret memory is implemented on Linux only"
+	case call == "mlock" && (errors.Is(errno, syscall.ENOMEM) || errors.Is(errno, syscall.EPERM)):
+		reason += ": over RLIMIT_MEMLOCK"
 		if limit, le := keyctl.MemlockLimit(); le == 0 && limit >= 0 {
-			e.Reason += " (" + strconv.FormatInt(limit, 10) + " bytes)"
+			reason += " (" + strconv.FormatInt(limit, 10) + " bytes)"
 		}
-		e.Reason += "; raise it (ulimit -l, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK"
+		reason += "; raise it (ulimit -l, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK"
+		return kerr.WithErr(kerr.Errno(op, errno, ""), reason, lockLimit{})
 	}
-	return e
+	return kerr.Errno(op, errno, reason)
 }
 
 // Buffer is a secret held in locked memory outside the Go heap. The zero
@@ -89,27 +59,33 @@ type Buffer struct {
 // (mlock(2)) and excludes it from core dumps (madvise(2) MADV_DONTDUMP).
 // The mapping is rounded up to whole pages; Bytes has length n.
 //
-// Errors: ErrLockLimit (and keyring.ErrQuota) when RLIMIT_MEMLOCK does not
-// allow n more bytes, keyring.ErrInvalid for n <= 0,
-// keyring.ErrNotSupported outside Linux. On error nothing stays mapped.
-func New(n int) (*Buffer, error) {
+// Errors are *keyring.Error with Op "secret.New", the errno of the failed
+// system call, and a Reason naming that call (mmap, mlock or madvise) and
+// the size: ErrLockLimit (and keyring.ErrQuota) when RLIMIT_MEMLOCK does
+// not allow n more bytes; keyring.ErrInvalid for n <= 0, refused before
+// any system call (Field "n"); keyring.ErrNotSupported outside Linux. On
+// error nothing stays mapped.
+func New(n int) (*Buffer, error) { return newBuffer("secret.New", n) }
+
+// newBuffer is New for op.
+func newBuffer(op string, n int) (*Buffer, error) {
 	if n <= 0 {
-		return nil, &Error{Op: "mmap", Size: n, Errno: syscall.EINVAL, Reason: "size must be positive"}
+		return nil, kerr.Refuse(op, "n", "size must be positive, not "+strconv.Itoa(n))
 	}
 	page := os.Getpagesize()
 	size := (n + page - 1) / page * page
 	mem, e := keyctl.Mmap(size)
 	if e != 0 {
-		return nil, fail("mmap", n, e)
+		return nil, fail(op, "mmap", n, e)
 	}
-	op := "mlock"
+	call := "mlock"
 	if e = keyctl.Mlock(mem); e == 0 {
-		op = "madvise"
+		call = "madvise"
 		e = keyctl.MadviseDontDump(mem)
 	}
 	if e != 0 {
 		_ = keyctl.Munmap(mem) // unlocks too; the memory was never written
-		return nil, fail(op, n, e)
+		return nil, fail(op, call, n, e)
 	}
 	return &Buffer{mem: mem, n: n}, nil
 }
@@ -133,7 +109,9 @@ func (b *Buffer) Len() int {
 }
 
 // Close wipes the whole mapping, unlocks and unmaps it. Closing a closed
-// Buffer does nothing and returns nil.
+// Buffer does nothing and returns nil. Errors are *keyring.Error with Op
+// "secret.Close" and the errno of munlock or munmap; the memory is wiped
+// either way.
 func (b *Buffer) Close() error { return b.close(keyctl.Munmap) }
 
 // close is Close with the unmapping call as a parameter, so that a test
@@ -147,10 +125,10 @@ func (b *Buffer) close(unmap func([]byte) syscall.Errno) error {
 	keyring.Wipe(mem)
 	if e := keyctl.Munlock(mem); e != 0 {
 		_ = unmap(mem)
-		return fail("munlock", n, e)
+		return fail("secret.Close", "munlock", n, e)
 	}
 	if e := unmap(mem); e != 0 {
-		return fail("munmap", n, e)
+		return fail("secret.Close", "munmap", n, e)
 	}
 	return nil
 }
@@ -177,12 +155,13 @@ func (b Buffer) Format(f fmt.State, verb rune) { redact.Format(f, verb, b) }
 // for the size first and retries while the payload grows; the Buffers it
 // outgrows are closed, which wipes them. The caller must Close the result.
 //
-// Errors: those of keyring.Key.ReadInto, and of New.
+// Errors: those of keyring.Key.ReadInto, and those of New with Op
+// "secret.ReadKey".
 func ReadKey(k keyring.Key) (*Buffer, error) {
 	n, err := k.ReadInto(nil)
 	for err == nil {
 		var b *Buffer
-		if b, err = New(max(n, 1)); err != nil {
+		if b, err = newBuffer("secret.ReadKey", max(n, 1)); err != nil {
 			return nil, err
 		}
 		var got int

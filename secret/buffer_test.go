@@ -159,8 +159,8 @@ func TestLockLimit(t *testing.T) {
 				t.Errorf("limit %d: %v does not match %v", c.limit, err, target)
 			}
 		}
-		var e *secret.Error
-		if !errors.As(err, &e) || e.Op != "mlock" || e.Size != 1<<20 {
+		var e *keyring.Error
+		if !errors.As(err, &e) || e.Op != "secret.New" || !strings.HasPrefix(e.Reason, "mlock of 1048576 bytes") || e.Errno != c.errno || e.Refused {
 			t.Errorf("error %#v", err)
 		}
 		if msg := err.Error(); !strings.Contains(msg, "RLIMIT_MEMLOCK ("+strconv.FormatInt(c.limit, 10)+" bytes)") {

@@ -3,11 +3,13 @@
 package secret
 
 import (
+	"errors"
 	"os"
 	"syscall"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // Close wipes the whole mapping, not only Bytes, before it unmaps it: the
@@ -44,5 +46,26 @@ func TestCloseWipesBeforeUnmap(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// Close's errors are *keyring.Error of secret.Close with the errno of the
+// failed call, and the memory is wiped and the Buffer closed anyway.
+func TestErrorsSecretClose(t *testing.T) {
+	b, err := New(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped := b.mem
+	err = b.close(func(m []byte) syscall.Errno {
+		keyctl.Munmap(m)
+		return syscall.EINVAL
+	})
+	var ke *keyring.Error
+	if !errors.As(err, &ke) || ke.Op != "secret.Close" || ke.Errno != syscall.EINVAL || ke.Reason != "munmap of 100 bytes" || !errors.Is(err, keyring.ErrInvalid) || ke.Refused {
+		t.Errorf("Close with a failing munmap: %#v", err)
+	}
+	if b.Len() != 0 || mapped == nil || b.Bytes() != nil {
+		t.Error("the Buffer is not closed after a failed Close")
 	}
 }

@@ -28,10 +28,13 @@
 //
 // # Errors
 //
-// Every error is an [*Error] with the system call, the size and the errno;
-// it unwraps to the errno. Besides ErrLockLimit it matches
-// keyring.ErrInvalid for a size that is not positive and
-// keyring.ErrNotSupported on systems other than Linux. Errors never
-// contain the bytes of a Buffer, and neither do its String, GoString and
-// Format methods.
+// Every error is a *keyring.Error (the module's one error type): Op is
+// "secret.New", "secret.ReadKey" or "secret.Close", Errno is the errno of
+// the system call that failed (mmap, mlock, madvise, munlock, munmap) and
+// Reason names that call and the size. Errors match [ErrLockLimit] (with
+// keyring.ErrQuota) as above, keyring.ErrInvalid for a size that is not
+// positive (refused before any system call), and keyring.ErrNotSupported
+// on systems other than Linux; ReadKey also returns keyring.Key.ReadInto's
+// errors. Errors never contain the bytes of a Buffer, and neither do its
+// String, GoString and Format methods.
 package secret
