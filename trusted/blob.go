@@ -3,8 +3,56 @@ package trusted
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 )
+
+// Blob is a trusted key's sealed blob: what [ReadBlob] returns and [Load]
+// takes, at most MaxBlob bytes. Only the trust source that sealed it can
+// unseal it, so it is no secret by itself and may be stored as it is. Its
+// format is the backend's: for TPM 2.0 since Linux 5.13 a DER TPMKey
+// ([ParseBlob]); for TPM 1.2, older TPM 2.0 kernels, tee, caam and dcp
+// opaque bytes.
+//
+// The kernel's text form of a blob, what KEYCTL_READ returns and what
+// "load" takes, is hex: [Blob.MarshalText] writes it, in lower case, and
+// [Blob.UnmarshalText] reads it. The binary form is the bytes themselves.
+type Blob []byte
+
+// MarshalText returns b in hex, as the kernel reads and writes it.
+func (b Blob) MarshalText() ([]byte, error) { return b.AppendText(nil) }
+
+// AppendText appends b in hex to dst.
+func (b Blob) AppendText(dst []byte) ([]byte, error) { return hex.AppendEncode(dst, b), nil }
+
+// UnmarshalText sets *b to the blob whose hex form is text, in either
+// case. It refuses an odd number of digits (the kernel would drop the last
+// one), anything but hex, and more than MaxBlob bytes; the errors match
+// keyring.ErrInvalid and do not quote text.
+func (b *Blob) UnmarshalText(text []byte) error {
+	v, err := decodeHex("Blob.UnmarshalText", "blob", text, MaxBlob)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// MarshalBinary returns a copy of b's bytes.
+func (b Blob) MarshalBinary() ([]byte, error) { return bytes.Clone([]byte(b)), nil }
+
+// AppendBinary appends b's bytes to dst.
+func (b Blob) AppendBinary(dst []byte) ([]byte, error) { return append(dst, b...), nil }
+
+// UnmarshalBinary sets *b to a copy of data. It refuses more than MaxBlob
+// bytes with an error matching keyring.ErrInvalid.
+func (b *Blob) UnmarshalBinary(data []byte) error {
+	if len(data) > MaxBlob {
+		return invalid("Blob.UnmarshalBinary", "blob", "is "+strconv.Itoa(len(data))+" bytes, over "+strconv.Itoa(MaxBlob))
+	}
+	*b = bytes.Clone(data)
+	return nil
+}
 
 // TPMKey is the blob of a TPM 2.0 trusted key made by Linux 5.13 or
 // later: the DER encoding of
@@ -78,7 +126,8 @@ const (
 )
 
 // ParseBlob parses the blob of a TPM 2.0 trusted key, as [ReadBlob]
-// returns it, into a TPMKey.
+// returns it, into a TPMKey; [TPMKey.MarshalBinary] turns it back into
+// the blob's bytes.
 //
 // It reads DER and the BER the kernel writes, which differs in one point:
 // the kernel's encoder (lib/asn1_encoder.c) writes BOOLEAN TRUE as 0x01,
@@ -88,8 +137,10 @@ const (
 // INTEGERs with redundant leading zeros. It refuses indefinite lengths,
 // tags above 30, trailing bytes, a parent or command code that is negative
 // or above 32 bits, and public or private parts whose TPM2B size does not
-// match their length. Errors match [ErrInvalid].
-func ParseBlob(blob []byte) (*TPMKey, error) {
+// match their length. Errors are refusals matching keyring.ErrInvalid
+// whose Field is the ASN.1 field at fault ("TPMKey", "type", "emptyAuth",
+// "policy", "secret", "parent", "pubkey", "privkey").
+func ParseBlob(blob Blob) (*TPMKey, error) {
 	const op = "ParseBlob"
 	outer := der{op: op, b: blob}
 	body, err := outer.next("TPMKey", tagSequence)
@@ -311,13 +362,13 @@ func (d *der) policy() ([]PolicyCommand, error) {
 // (tpm2_key_encode()): minimal lengths, a minimal positive INTEGER, and
 // emptyAuth, when true, as a0 03 01 01 01 (TRUE as 0x01). For every blob
 // the kernel made, MarshalBinary of ParseBlob's result gives back the
-// same bytes. Public and Private must be TPM2Bs. Errors match
-// [ErrInvalid].
+// same bytes: the [Blob] to give to [Load]. Public and Private must be
+// TPM2Bs. Errors are refusals matching keyring.ErrInvalid.
 func (k *TPMKey) MarshalBinary() ([]byte, error) { return k.AppendBinary(nil) }
 
 // AppendBinary appends k's encoding to b, as MarshalBinary does.
 func (k *TPMKey) AppendBinary(b []byte) ([]byte, error) {
-	const op = "MarshalBinary"
+	const op = "TPMKey.MarshalBinary"
 	if err := checkTPM2B(op, "pubkey", k.Public); err != nil {
 		return nil, err
 	}
@@ -405,9 +456,10 @@ type Public struct {
 	AuthPolicy []byte
 }
 
-// PublicArea decodes the start of k.Public. Errors match [ErrInvalid].
+// PublicArea decodes the start of k.Public. Errors are refusals matching
+// keyring.ErrInvalid.
 func (k *TPMKey) PublicArea() (Public, error) {
-	const op = "PublicArea"
+	const op = "TPMKey.PublicArea"
 	v := k.Public
 	if err := checkTPM2B(op, "pubkey", v); err != nil {
 		return Public{}, err

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // defaultPublic is the TPM2B_PUBLIC that tpm2_seal_trusted() asks for
@@ -220,8 +222,8 @@ func TestParseBlobErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			k, err := ParseBlob(c.blob)
-			var e *Error
-			if k != nil || !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, ErrInvalid) {
+			var e *keyring.Error
+			if k != nil || !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, keyring.ErrInvalid) {
 				t.Fatalf("ParseBlob = %v, %v; want an *Error of field %q", k, err, c.field)
 			}
 		})
@@ -236,7 +238,7 @@ func TestParseBlobErrors(t *testing.T) {
 	// MarshalBinary refuses parts that are not TPM2Bs.
 	bad := syntheticKey()
 	bad.Public = []byte{0, 5, 1}
-	if _, err := bad.MarshalBinary(); !errors.Is(err, ErrInvalid) {
+	if _, err := bad.MarshalBinary(); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("MarshalBinary of a bad pubkey: %v", err)
 	}
 }
@@ -252,11 +254,11 @@ func TestPublicArea(t *testing.T) {
 		t.Errorf("PublicArea() = %+v", p)
 	}
 	k.Public = mustHex("0008 0008 000b 00000040")
-	if _, err := k.PublicArea(); !errors.Is(err, ErrInvalid) {
+	if _, err := k.PublicArea(); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("short public: %v", err)
 	}
 	k.Public = mustHex("000c 0008 000b 00000040 0020 0000")
-	if _, err := k.PublicArea(); !errors.Is(err, ErrInvalid) {
+	if _, err := k.PublicArea(); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("truncated policy: %v", err)
 	}
 	if (Public{NameAlg: 0x99}).Hash() != "" {

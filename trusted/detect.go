@@ -1,12 +1,14 @@
 package trusted
 
 import (
-	"errors"
 	"io/fs"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"github.com/kernkeys/kernkeys/internal/kerr"
 )
 
 // teeTA is the UUID of OP-TEE's trusted-keys TA: the tee bus names its
@@ -22,7 +24,9 @@ const teeTA = "f04a0fe7-1f5d-4b9b-abf7-619b85b4ce8c"
 // the kernel has a TPM chip, tee's when the tee bus exists (the type is
 // then registered when the trusted-keys TA's device probes), caam's and
 // dcp's when their device is there. The second result says where the
-// answer came from.
+// answer came from. When sysfs shows no such device, the error is a
+// *keyring.Error with Errno ENXIO, which matches none of keyring's
+// sentinels: KernelBackend could not tell.
 func detectBackend(fsys fs.FS) (Backend, string, error) {
 	cmdline, _ := fs.ReadFile(fsys, "proc/cmdline")
 	source, named := cmdlineParam(string(cmdline), "trusted.source")
@@ -45,11 +49,16 @@ func detectBackend(fsys fs.FS) (Backend, string, error) {
 			return b, how, nil
 		}
 		if named {
-			return 0, "", errors.New("trusted: the kernel has trusted keys and /proc/cmdline names trusted.source=" + strconv.Quote(source) +
+			return 0, "", noDevice("the kernel has trusted keys and /proc/cmdline names trusted.source=" + strconv.Quote(source) +
 				", but sysfs shows no such device (is sysfs mounted?)")
 		}
 	}
-	return 0, "", errors.New("trusted: the kernel has trusted keys, but sysfs shows no TPM, OP-TEE trusted-keys TA, CAAM or DCP (is sysfs mounted?)")
+	return 0, "", noDevice("the kernel has trusted keys, but sysfs shows no TPM, OP-TEE trusted-keys TA, CAAM or DCP (is sysfs mounted?)")
+}
+
+// noDevice is detectBackend's error: ENXIO, no such device.
+func noDevice(reason string) error {
+	return kerr.Errno("trusted.KernelBackend", syscall.ENXIO, reason)
 }
 
 // findTPM finds the kernel's default TPM chip, the first registered: the

@@ -13,14 +13,15 @@ import (
 // A new 32-byte key sealed by a TPM 2.0 under the storage key that
 // swtpm_setup --create-spk persists at 0x81000001, with a password.
 func ExampleNewPayload() {
-	p, err := trusted.NewPayload(trusted.TPM2, 32, trusted.Options{
+	p, err := trusted.NewPayload(trusted.TPM2, trusted.Options{
+		KeyLen:    32, // the default
 		KeyHandle: 0x81000001,
 		BlobAuth:  []byte("hunter2"),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer trusted.Wipe(p)
+	defer keyring.Wipe(p)
 	fmt.Printf("%d bytes: new 32 keyhandle=0x81000001 blobauth=...\n", len(p))
 	// Output: 44 bytes: new 32 keyhandle=0x81000001 blobauth=...
 }
@@ -41,18 +42,19 @@ func ExampleParsePayload() {
 		fmt.Println(p)
 	}
 	_, err := trusted.ParsePayload(trusted.TPM1, []byte("new 32 hash=sha256"))
-	fmt.Println(errors.Is(err, trusted.ErrInvalid), err)
+	var e *keyring.Error
+	fmt.Println(errors.Is(err, keyring.ErrInvalid), errors.As(err, &e) && e.Refused, e.Field)
 	// Output:
 	// new 32 keyhandle=0x81000001 hash=sha384
-	// trusted: ParsePayload: keyhandle: TPM 2.0 needs the parent key's handle (keyhandle=) to seal
-	// trusted: ParsePayload: hash: must come before policydigest=, whose length the kernel checks against the hash in effect
-	// true trusted: ParsePayload: hash: TPM 1.2 supports only sha1
+	// trusted.ParsePayload: keyhandle: TPM 2.0 needs the parent key's handle (keyhandle=) to seal: invalid argument
+	// trusted.ParsePayload: hash: must come before policydigest=, whose length the kernel checks against the hash in effect: invalid argument
+	// true true hash
 }
 
 // A TPM 2.0 blob, as ReadBlob returns it, names its parent key and says
 // how the key was sealed.
 func ExampleParseBlob() {
-	blob := []byte{
+	blob := trusted.Blob{
 		0x30, 0x2c, // TPMKey
 		0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x05, // 2.23.133.10.1.5
 		0xa0, 0x03, 0x01, 0x01, 0x01, // emptyAuth TRUE, as the kernel writes it
@@ -92,11 +94,11 @@ func ExampleKernelBackend() {
 // function.
 func ExampleNew() {
 	err := keyring.InNewSession(func(s keyring.Keyring) error {
-		k, err := trusted.New(s, "kmk", 32, trusted.Options{KeyHandle: 0x81000001})
+		k, err := trusted.New(s, "kmk", trusted.Options{KeyHandle: 0x81000001}) // a 32-byte key
 		if err != nil {
 			return err
 		}
-		blob, err := trusted.ReadBlob(k) // store it, e.g. mode 0600
+		blob, err := trusted.ReadBlob(k) // store it, e.g. blob.MarshalText() in a file
 		if err != nil {
 			return err
 		}
@@ -111,4 +113,20 @@ func ExampleNew() {
 	} else if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// A blob's text form is the kernel's: hex, as KEYCTL_READ returns it and
+// "load" takes it.
+func ExampleBlob_UnmarshalText() {
+	var b trusted.Blob
+	if err := b.UnmarshalText([]byte("3081E906")); err != nil {
+		log.Fatal(err)
+	}
+	text, _ := b.MarshalText()
+	fmt.Printf("%d bytes, % x, %s\n", len(b), []byte(b), text)
+	err := b.UnmarshalText([]byte("abc"))
+	fmt.Println(errors.Is(err, keyring.ErrInvalid), err)
+	// Output:
+	// 4 bytes, 30 81 e9 06, 3081e906
+	// true trusted.Blob.UnmarshalText: blob: has an odd number of hex digits (the kernel would drop the last one): invalid argument
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // FuzzParseBlob: ParseBlob never panics, rejects only with ErrInvalid, and
@@ -28,7 +30,7 @@ func FuzzParseBlob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		k, err := ParseBlob(blob)
 		if err != nil {
-			if k != nil || !errors.Is(err, ErrInvalid) {
+			if k != nil || !errors.Is(err, keyring.ErrInvalid) {
 				t.Fatalf("ParseBlob = %v, %v; want nil and an ErrInvalid", k, err)
 			}
 			return
@@ -70,7 +72,7 @@ func FuzzParsePayload(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b uint8, text []byte) {
 		p, err := ParsePayload(Backend(b), text)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, keyring.ErrInvalid) {
 				t.Fatalf("ParsePayload error %v does not match ErrInvalid", err)
 			}
 			return

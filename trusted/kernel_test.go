@@ -70,9 +70,9 @@ func TestKernelBackend(t *testing.T) {
 		if b != 0 {
 			t.Errorf("KernelBackend = %v with its error", b)
 		}
-		_, err = New(s, "kmk", 32, Options{KeyHandle: spk})
+		_, err = New(s, "kmk", Options{KeyHandle: spk})
 		wantNoTrustedKeys(t, "New", err)
-		_, err = Load(s, "kmk", []byte{0, 2, 1, 2, 0, 2, 3, 4}, Options{KeyHandle: spk})
+		_, err = Load(s, "kmk", Blob{0, 2, 1, 2, 0, 2, 3, 4}, Options{KeyHandle: spk})
 		wantNoTrustedKeys(t, "Load", err)
 		u, err := s.Add("user", "not-trusted", []byte("x"))
 		if err != nil {
@@ -117,9 +117,9 @@ func needTPM2(t *testing.T) keyring.Keyring {
 	return s
 }
 
-func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.Key, []byte, *TPMKey) {
+func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.Key, Blob, *TPMKey) {
 	t.Helper()
-	k, err := New(s, desc, 32, o)
+	k, err := New(s, desc, o)
 	if err != nil {
 		t.Fatalf("New(%v): %v (is a storage key persisted at 0x81000001? swtpm_setup --create-spk)", o, err)
 	}
@@ -127,7 +127,7 @@ func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.K
 	return k, blob, key
 }
 
-func mustRead(t *testing.T, k keyring.Key) ([]byte, *TPMKey) {
+func mustRead(t *testing.T, k keyring.Key) (Blob, *TPMKey) {
 	t.Helper()
 	blob, err := ReadBlob(k)
 	if err != nil {
@@ -153,7 +153,7 @@ func mustPublic(t *testing.T, k *TPMKey) Public {
 	return p
 }
 
-func mustLoad(t *testing.T, s keyring.Keyring, desc string, blob []byte, o Options) keyring.Key {
+func mustLoad(t *testing.T, s keyring.Keyring, desc string, blob Blob, o Options) keyring.Key {
 	t.Helper()
 	k, err := Load(s, desc, blob, o)
 	if err != nil {
@@ -330,7 +330,7 @@ func TestKernelOptions(t *testing.T) {
 			t.Errorf("Update of the loaded non-migratable key: %v", err)
 		}
 		// add_key on its description becomes an update, refused too.
-		_, err = New(s, "fixed", 32, Options{KeyHandle: spk})
+		_, err = New(s, "fixed", Options{KeyHandle: spk})
 		if !errors.Is(err, keyring.ErrPermission) || !strings.Contains(err.Error(), "already links") {
 			t.Errorf("New over a non-migratable key: %v", err)
 		}
@@ -372,7 +372,7 @@ func TestKernelOptions(t *testing.T) {
 			t.Errorf("the resealed trusted key holds another key: %v", err)
 		}
 		// add_key on an existing migratable key's description: EINVAL, explained.
-		_, err = New(s, "up", 32, Options{KeyHandle: spk})
+		_, err = New(s, "up", Options{KeyHandle: spk})
 		if !errors.Is(err, keyring.ErrInvalid) || !strings.Contains(err.Error(), "already links") {
 			t.Errorf("New over an existing key: %v", err)
 		}
@@ -382,7 +382,7 @@ func TestKernelOptions(t *testing.T) {
 		s := needTPM2(t)
 		pcr := "/sys/class/tpm/tpm0/pcr-sha256/16"
 		before, rerr := os.ReadFile(pcr)
-		_, err := New(s, "locked", 32, Options{KeyHandle: spk, PCRLock: 16})
+		_, err := New(s, "locked", Options{KeyHandle: spk, PCRLock: 16})
 		if os.Geteuid() != 0 {
 			if !errors.Is(err, keyring.ErrPermission) {
 				t.Errorf("pcrlock= without CAP_SYS_ADMIN: %v; want EPERM", err)

@@ -36,7 +36,9 @@ import (
 //   - any option for the tee, caam and dcp backends, which ignore them all;
 //   - keyhandle= differing from the parent inside a TPM 2.0 blob.
 //
-// Errors match [ErrInvalid] and never quote the payload.
+// A parsed new payload has its key length in Options.KeyLen. Errors are
+// refusals (*keyring.Error with Refused set and Field naming the part at
+// fault) matching keyring.ErrInvalid; they never quote the payload.
 func ParsePayload(b Backend, text []byte) (Payload, error) {
 	const op = "ParsePayload"
 	p := Payload{Backend: b}
@@ -105,7 +107,7 @@ func (p *Payload) parseArg(op string, arg []byte) error {
 		if n < MinKeyLen || n > MaxKeyLen {
 			return invalid(op, "keylen", "is outside 32..128")
 		}
-		p.KeyLen = int(n)
+		p.Options.KeyLen = int(n)
 		return nil
 	}
 	blob, err := decodeHex(op, "blob", arg, MaxBlob)

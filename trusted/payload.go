@@ -30,7 +30,7 @@ const (
 type Command uint8
 
 const (
-	// CommandNew makes a key of KeyLen random bytes from the trust
+	// CommandNew makes a key of Options.KeyLen random bytes from the trust
 	// source's RNG (or the kernel's, with trusted.rng=kernel) and seals
 	// it: "new <keylen> [options]". add_key only.
 	CommandNew Command = iota + 1
@@ -52,11 +52,12 @@ func (c Command) String() string {
 	return "Command(" + strconv.Itoa(int(c)) + ")"
 }
 
-// Options are the options of the payload grammar, which only TPM
-// backends parse (getoptions() in trusted_tpm1.c serves both TPM
-// versions). The zero value is no option at all, the kernel's defaults.
-// Each field is written as one name=value token, in the order below;
-// a zero field is not written.
+// Options are the key length of a new key and the options of the payload
+// grammar, which only TPM backends parse (getoptions() in trusted_tpm1.c
+// serves both TPM versions). The zero value is a 32-byte key and no
+// option at all, the kernel's defaults. Each field after KeyLen is written
+// as one name=value token, in the order below; a zero field is not
+// written.
 //
 // The kernel parses every option for new, load and update, and most
 // matter for only some commands: sealing (new, update) uses keyhandle,
@@ -66,9 +67,15 @@ func (c Command) String() string {
 // pcrlock applies to all three. The same Options may be given to New and
 // Load.
 //
-// KeyAuth and BlobAuth are secrets: the caller owns them, and payloads
-// built from them should be cleared with [Wipe]. String leaves them out.
+// KeyAuth and BlobAuth are secrets: the caller owns them ([Options.Wipe]
+// clears them), and payloads built from them should be cleared with
+// keyring.Wipe. String leaves them out.
 type Options struct {
+	// KeyLen is the length in bytes of the key that "new" makes
+	// ([New], [NewPayload]): MinKeyLen to MaxKeyLen; 0 means 32
+	// (MinKeyLen). Load and update take the key's data from its blob, and
+	// ignore KeyLen, so the same Options may be given to all three.
+	KeyLen int
 	// KeyHandle (keyhandle=) is the handle of the parent key that seals
 	// the data. TPM 1.2: 0 means the storage root key, 0x40000000.
 	// TPM 2.0: required for new and update, usually a persistent handle
@@ -115,7 +122,8 @@ type Options struct {
 	PolicyHandle uint32
 }
 
-// isZero reports whether o sets no option.
+// isZero reports whether o sets no option of the payload grammar (KeyLen
+// is none: it is the argument of new).
 func (o *Options) isZero() bool {
 	return o.KeyHandle == 0 && len(o.KeyAuth) == 0 && len(o.BlobAuth) == 0 &&
 		len(o.PCRInfo) == 0 && o.PCRLock == 0 && !o.NonMigratable &&
@@ -123,7 +131,8 @@ func (o *Options) isZero() bool {
 }
 
 // String describes the options in the payload's words, without the
-// authorization values: "keyhandle=0x81000001 blobauth=<5 bytes>".
+// authorization values and without KeyLen: "keyhandle=0x81000001
+// blobauth=<5 bytes>".
 func (o Options) String() string {
 	b := o.appendOptions(nil, true)
 	if len(b) == 0 {
@@ -134,8 +143,8 @@ func (o Options) String() string {
 
 // Wipe clears the authorization values in o (KeyAuth and BlobAuth).
 func (o *Options) Wipe() {
-	Wipe(o.KeyAuth)
-	Wipe(o.BlobAuth)
+	clear(o.KeyAuth)
+	clear(o.BlobAuth)
 }
 
 // appendOptions appends " name=value" for each option set in o; with
@@ -256,25 +265,24 @@ type Payload struct {
 	// Backend decides which options are valid.
 	Backend Backend
 	Command Command
-	// KeyLen is the key length in bytes of CommandNew, MinKeyLen to
-	// MaxKeyLen.
-	KeyLen int
 	// Blob is the sealed blob of CommandLoad, 1 to MaxBlob bytes, as
 	// [ReadBlob] returns it.
-	Blob []byte
-	// Options must be zero for the tee, caam and dcp backends.
+	Blob Blob
+	// Options.KeyLen is the key length of CommandNew (0 means 32);
+	// the other options must be zero for the tee, caam and dcp backends.
 	Options Options
 }
 
-// NewPayload returns the add_key payload that makes a key of keyLen
-// random bytes (MinKeyLen to MaxKeyLen) sealed by backend b:
+// NewPayload returns the add_key payload that makes a key of o.KeyLen
+// random bytes (MinKeyLen to MaxKeyLen; 0 means 32) sealed by backend b:
 //
 //	new <keylen> [options]
 //
 // For TPM2, o.KeyHandle is required. The payload may hold o's
-// authorization values: [Wipe] it after use. Errors match [ErrInvalid].
-func NewPayload(b Backend, keyLen int, o Options) ([]byte, error) {
-	return Payload{Backend: b, Command: CommandNew, KeyLen: keyLen, Options: o}.appendText("NewPayload", nil)
+// authorization values: clear it with keyring.Wipe after use. Errors are
+// refusals matching keyring.ErrInvalid.
+func NewPayload(b Backend, o Options) ([]byte, error) {
+	return Payload{Backend: b, Command: CommandNew, Options: o}.appendText("NewPayload", nil)
 }
 
 // LoadPayload returns the add_key payload that unseals blob, as
@@ -283,9 +291,10 @@ func NewPayload(b Backend, keyLen int, o Options) ([]byte, error) {
 //	load <hex blob> [options]
 //
 // For TPM2, a TPMKey blob (Linux 5.13 and later) carries its parent key's
-// handle; an older raw blob needs o.KeyHandle. The payload may hold o's
-// authorization values: [Wipe] it after use. Errors match [ErrInvalid].
-func LoadPayload(b Backend, blob []byte, o Options) ([]byte, error) {
+// handle; an older raw blob needs o.KeyHandle. o.KeyLen is ignored. The
+// payload may hold o's authorization values: clear it with keyring.Wipe
+// after use. Errors are refusals matching keyring.ErrInvalid.
+func LoadPayload(b Backend, blob Blob, o Options) ([]byte, error) {
 	return Payload{Backend: b, Command: CommandLoad, Blob: blob, Options: o}.appendText("LoadPayload", nil)
 }
 
@@ -296,21 +305,28 @@ func LoadPayload(b Backend, blob []byte, o Options) ([]byte, error) {
 //	update [options]
 //
 // Only TPM keys can be updated, and only while migratable. For TPM2,
-// o.KeyHandle is required. Errors match [ErrInvalid].
+// o.KeyHandle is required; o.KeyLen is ignored. The payload may hold o's
+// authorization values: clear it with keyring.Wipe after use. Errors are
+// refusals matching keyring.ErrInvalid.
 func UpdatePayload(b Backend, o Options) ([]byte, error) {
 	return Payload{Backend: b, Command: CommandUpdate, Options: o}.appendText("UpdatePayload", nil)
 }
 
 // Validate reports whether the kernel's parser, for p.Backend, accepts p
-// and would pass it on to the trust source. Errors match [ErrInvalid].
-func (p Payload) Validate() error { return p.check("Validate") }
+// and would pass it on to the trust source. Errors are refusals matching
+// keyring.ErrInvalid.
+func (p Payload) Validate() error { return p.check("Payload.Validate") }
 
 // MarshalText returns the payload text. It may hold authorization
-// values: [Wipe] it after use. Errors match [ErrInvalid].
-func (p Payload) MarshalText() ([]byte, error) { return p.appendText("MarshalText", nil) }
+// values: clear it with keyring.Wipe after use. Errors are refusals
+// matching keyring.ErrInvalid.
+func (p Payload) MarshalText() ([]byte, error) { return p.appendText("Payload.MarshalText", nil) }
 
-// AppendText appends the payload text to dst. Errors match [ErrInvalid].
-func (p Payload) AppendText(dst []byte) ([]byte, error) { return p.appendText("AppendText", dst) }
+// AppendText appends the payload text to dst. Errors are refusals
+// matching keyring.ErrInvalid.
+func (p Payload) AppendText(dst []byte) ([]byte, error) {
+	return p.appendText("Payload.AppendText", dst)
+}
 
 // String describes p without authorization values or the blob's bytes:
 // "new 32 keyhandle=0x81000001", "load <blob of 233 bytes>".
@@ -318,7 +334,7 @@ func (p Payload) String() string {
 	b := []byte(p.Command.String())
 	switch p.Command {
 	case CommandNew:
-		b = strconv.AppendInt(append(b, ' '), int64(p.KeyLen), 10)
+		b = strconv.AppendInt(append(b, ' '), int64(p.Options.keyLen()), 10)
 	case CommandLoad:
 		b = append(strconv.AppendInt(append(b, " <blob of "...), int64(len(p.Blob)), 10), " bytes>"...)
 	}
@@ -332,8 +348,8 @@ func (p Payload) check(op string) error {
 	var parent uint32
 	switch p.Command {
 	case CommandNew:
-		if p.KeyLen < MinKeyLen || p.KeyLen > MaxKeyLen {
-			return invalid(op, "keylen", strconv.Itoa(p.KeyLen)+" is outside 32..128")
+		if n := p.Options.keyLen(); n < MinKeyLen || n > MaxKeyLen {
+			return invalid(op, "keylen", strconv.Itoa(n)+" is outside 32..128")
 		}
 	case CommandLoad:
 		if len(p.Blob) == 0 || len(p.Blob) > MaxBlob {
@@ -371,18 +387,22 @@ func (p Payload) appendText(op string, dst []byte) ([]byte, error) {
 	dst = append(dst, p.Command.String()...)
 	switch p.Command {
 	case CommandNew:
-		dst = strconv.AppendInt(append(dst, ' '), int64(p.KeyLen), 10)
+		dst = strconv.AppendInt(append(dst, ' '), int64(p.Options.keyLen()), 10)
 	case CommandLoad:
 		dst = hex.AppendEncode(append(dst, ' '), p.Blob)
 	}
 	dst = p.Options.appendOptions(dst, false) // empty for the other backends
 	if len(dst)-start > maxPayload {
-		Wipe(dst[start:])
+		clear(dst[start:])
 		return nil, invalid(op, "payload", "is longer than 32767 bytes")
 	}
 	return dst, nil
 }
 
-// Wipe overwrites b with zeros: use it on payloads, which may hold
-// authorization values, once the kernel has them.
-func Wipe(b []byte) { clear(b) }
+// keyLen returns the key length of new: o.KeyLen, or 32 for 0.
+func (o *Options) keyLen() int {
+	if o.KeyLen == 0 {
+		return MinKeyLen
+	}
+	return o.KeyLen
+}

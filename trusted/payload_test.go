@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 var (
@@ -37,15 +39,15 @@ func TestBuilders(t *testing.T) {
 		field string // the field of the error
 	}{
 		// Commands and sizes.
-		{"tpm2 new", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 0x81000001}}, "new 32 keyhandle=0x81000001", ""},
-		{"tpm2 new 128", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 128, Options: Options{KeyHandle: 0x81000001}}, "new 128 keyhandle=0x81000001", ""},
-		{"keylen 31", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 31, Options: Options{KeyHandle: 1}}, "", "keylen"},
-		{"keylen 129", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 129}, "", "keylen"},
-		{"tpm1 new, SRK default", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32}, "new 32", ""},
-		{"no backend", Payload{Command: CommandNew, KeyLen: 32}, "", "backend"},
-		{"bad backend", Payload{Backend: 9, Command: CommandNew, KeyLen: 32}, "", "backend"},
+		{"tpm2 new", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 0x81000001}}, "new 32 keyhandle=0x81000001", ""},
+		{"tpm2 new 128", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 128, KeyHandle: 0x81000001}}, "new 128 keyhandle=0x81000001", ""},
+		{"keylen 31", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 31, KeyHandle: 1}}, "", "keylen"},
+		{"keylen 129", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 129}}, "", "keylen"},
+		{"tpm1 new, SRK default", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32}}, "new 32", ""},
+		{"no backend", Payload{Command: CommandNew, Options: Options{KeyLen: 32}}, "", "backend"},
+		{"bad backend", Payload{Backend: 9, Command: CommandNew, Options: Options{KeyLen: 32}}, "", "backend"},
 		{"no command", Payload{Backend: TPM1}, "", "command"},
-		{"tpm2 new without keyhandle", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32}, "", "keyhandle"},
+		{"tpm2 new without keyhandle", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32}}, "", "keyhandle"},
 		{"tpm2 update without keyhandle", Payload{Backend: TPM2, Command: CommandUpdate}, "", "keyhandle"},
 		{"tpm2 update", Payload{Backend: TPM2, Command: CommandUpdate, Options: Options{KeyHandle: 0x81000001, PCRLock: 16}}, "update keyhandle=0x81000001 pcrlock=16", ""},
 		{"tpm1 update, no option", Payload{Backend: TPM1, Command: CommandUpdate}, "update", ""},
@@ -67,59 +69,59 @@ func TestBuilders(t *testing.T) {
 		{"parent 0 in blob", Payload{Backend: TPM2, Command: CommandLoad, Blob: withParent(t, 0), Options: Options{KeyHandle: 1}}, "", "blob"},
 
 		// Non-TPM backends take no option.
-		{"tee new", Payload{Backend: TEE, Command: CommandNew, KeyLen: 64}, "new 64", ""},
+		{"tee new", Payload{Backend: TEE, Command: CommandNew, Options: Options{KeyLen: 64}}, "new 64", ""},
 		{"caam load", Payload{Backend: CAAM, Command: CommandLoad, Blob: raw}, "load 0002aabb0002ccdd", ""},
-		{"tee option", Payload{Backend: TEE, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1}}, "", "options"},
-		{"caam option", Payload{Backend: CAAM, Command: CommandNew, KeyLen: 32, Options: Options{PCRLock: 7}}, "", "options"},
+		{"tee option", Payload{Backend: TEE, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1}}, "", "options"},
+		{"caam option", Payload{Backend: CAAM, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: 7}}, "", "options"},
 		{"dcp option", Payload{Backend: DCP, Command: CommandLoad, Blob: raw, Options: Options{NonMigratable: true}}, "", "options"},
 
 		// keyauth=, blobauth=.
-		{"keyauth", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{KeyAuth: auth20}}, "new 32 keyauth=" + auth20h, ""},
-		{"keyauth 19", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{KeyAuth: auth20[:19]}}, "", "keyauth"},
-		{"tpm1 blobauth", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{BlobAuth: auth20}}, "new 32 blobauth=" + auth20h, ""},
-		{"tpm1 blobauth password", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{BlobAuth: []byte("hello")}}, "", "blobauth"},
-		{"tpm2 blobauth password", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: []byte("hello")}}, "new 32 keyhandle=0x1 blobauth=hello", ""},
-		{"tpm2 blobauth 20", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: auth20}}, "new 32 keyhandle=0x1 blobauth=" + auth20h, ""},
-		{"tpm2 blobauth 21", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: make([]byte, 21)}}, "", "blobauth"},
-		{"tpm2 blobauth space", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: []byte("a b")}}, "", "blobauth"},
-		{"tpm2 blobauth tab", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: []byte("a\tb")}}, "", "blobauth"},
-		{"tpm2 blobauth NUL", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, BlobAuth: []byte("a\x00")}}, "", "blobauth"},
+		{"keyauth", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, KeyAuth: auth20}}, "new 32 keyauth=" + auth20h, ""},
+		{"keyauth 19", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, KeyAuth: auth20[:19]}}, "", "keyauth"},
+		{"tpm1 blobauth", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, BlobAuth: auth20}}, "new 32 blobauth=" + auth20h, ""},
+		{"tpm1 blobauth password", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, BlobAuth: []byte("hello")}}, "", "blobauth"},
+		{"tpm2 blobauth password", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: []byte("hello")}}, "new 32 keyhandle=0x1 blobauth=hello", ""},
+		{"tpm2 blobauth 20", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: auth20}}, "new 32 keyhandle=0x1 blobauth=" + auth20h, ""},
+		{"tpm2 blobauth 21", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: make([]byte, 21)}}, "", "blobauth"},
+		{"tpm2 blobauth space", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: []byte("a b")}}, "", "blobauth"},
+		{"tpm2 blobauth tab", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: []byte("a\tb")}}, "", "blobauth"},
+		{"tpm2 blobauth NUL", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, BlobAuth: []byte("a\x00")}}, "", "blobauth"},
 
 		// pcrinfo=, pcrlock=, migratable=.
-		{"pcrinfo", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PCRInfo: []byte{1, 2}}}, "new 32 pcrinfo=0102", ""},
-		{"pcrinfo 64", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PCRInfo: make([]byte, 64)}}, "new 32 pcrinfo=" + strings.Repeat("00", 64), ""},
-		{"pcrinfo 65", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PCRInfo: make([]byte, 65)}}, "", "pcrinfo"},
-		{"tpm2 pcrinfo parsed", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, PCRInfo: []byte{1}}}, "new 32 keyhandle=0x1 pcrinfo=01", ""},
+		{"pcrinfo", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRInfo: []byte{1, 2}}}, "new 32 pcrinfo=0102", ""},
+		{"pcrinfo 64", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRInfo: make([]byte, 64)}}, "new 32 pcrinfo=" + strings.Repeat("00", 64), ""},
+		{"pcrinfo 65", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRInfo: make([]byte, 65)}}, "", "pcrinfo"},
+		{"tpm2 pcrinfo parsed", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, PCRInfo: []byte{1}}}, "new 32 keyhandle=0x1 pcrinfo=01", ""},
 		{"pcrlock", Payload{Backend: TPM1, Command: CommandLoad, Blob: raw, Options: Options{PCRLock: 23}}, "load 0002aabb0002ccdd pcrlock=23", ""},
-		{"pcrlock negative", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PCRLock: -1}}, "", "pcrlock"},
-		{"pcrlock above int32", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PCRLock: 1 << 31}}, "", "pcrlock"},
-		{"non-migratable", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, NonMigratable: true}}, "new 32 keyhandle=0x1 migratable=0", ""},
+		{"pcrlock negative", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: -1}}, "", "pcrlock"},
+		{"pcrlock above int32", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: 1 << 31}}, "", "pcrlock"},
+		{"non-migratable", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, NonMigratable: true}}, "new 32 keyhandle=0x1 migratable=0", ""},
 
 		// hash=, policydigest=, policyhandle=.
-		{"tpm1 sha1", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{Hash: "sha1"}}, "new 32 hash=sha1", ""},
-		{"tpm1 sha256", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{Hash: "sha256"}}, "", "hash"},
-		{"tpm2 sm3", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "sm3"}}, "new 32 keyhandle=0x1 hash=sm3", ""},
-		{"tpm2 sm3-256", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "sm3-256"}}, "", "hash"},
-		{"tpm2 md5", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "md5"}}, "", "hash"},
-		{"tpm2 SHA256", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "SHA256"}}, "", "hash"},
-		{"policydigest sha256 default", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, PolicyDigest: digest(32)}}, "new 32 keyhandle=0x1 policydigest=" + hexs(digest(32)), ""},
-		{"policydigest sha384", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "sha384", PolicyDigest: digest(48)}}, "new 32 keyhandle=0x1 hash=sha384 policydigest=" + hexs(digest(48)), ""},
-		{"policydigest size", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 32, Options: Options{KeyHandle: 1, Hash: "sha1", PolicyDigest: digest(32)}}, "", "policydigest"},
-		{"tpm1 policydigest", Payload{Backend: TPM1, Command: CommandNew, KeyLen: 32, Options: Options{PolicyDigest: digest(20)}}, "", "policydigest"},
+		{"tpm1 sha1", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, Hash: "sha1"}}, "new 32 hash=sha1", ""},
+		{"tpm1 sha256", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, Hash: "sha256"}}, "", "hash"},
+		{"tpm2 sm3", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "sm3"}}, "new 32 keyhandle=0x1 hash=sm3", ""},
+		{"tpm2 sm3-256", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "sm3-256"}}, "", "hash"},
+		{"tpm2 md5", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "md5"}}, "", "hash"},
+		{"tpm2 SHA256", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "SHA256"}}, "", "hash"},
+		{"policydigest sha256 default", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, PolicyDigest: digest(32)}}, "new 32 keyhandle=0x1 policydigest=" + hexs(digest(32)), ""},
+		{"policydigest sha384", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "sha384", PolicyDigest: digest(48)}}, "new 32 keyhandle=0x1 hash=sha384 policydigest=" + hexs(digest(48)), ""},
+		{"policydigest size", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, Hash: "sha1", PolicyDigest: digest(32)}}, "", "policydigest"},
+		{"tpm1 policydigest", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PolicyDigest: digest(20)}}, "", "policydigest"},
 		{"policyhandle", Payload{Backend: TPM2, Command: CommandLoad, Blob: blob, Options: Options{PolicyHandle: 0x03000000}}, "load " + hexs(blob) + " policyhandle=0x3000000", ""},
 		{"tpm1 policyhandle", Payload{Backend: TPM1, Command: CommandLoad, Blob: raw, Options: Options{PolicyHandle: 1}}, "", "policyhandle"},
 
 		// Every option at once, in the kernel's order.
-		{"all", Payload{Backend: TPM2, Command: CommandNew, KeyLen: 64, Options: Options{
-			KeyHandle: 0x81000001, KeyAuth: auth20, BlobAuth: []byte("pw"), PCRInfo: []byte{9}, PCRLock: 16,
+		{"all", Payload{Backend: TPM2, Command: CommandNew, Options: Options{
+			KeyLen: 64, KeyHandle: 0x81000001, KeyAuth: auth20, BlobAuth: []byte("pw"), PCRInfo: []byte{9}, PCRLock: 16,
 			NonMigratable: true, Hash: "sha512", PolicyDigest: digest(64), PolicyHandle: 0x03000001,
 		}}, "new 64 keyhandle=0x81000001 keyauth=" + auth20h + " blobauth=pw pcrinfo=09 pcrlock=16 migratable=0 hash=sha512 policydigest=" + hexs(digest(64)) + " policyhandle=0x3000001", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := c.p.MarshalText()
 			if c.field != "" {
-				var e *Error
-				if !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, ErrInvalid) {
+				var e *keyring.Error
+				if !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, keyring.ErrInvalid) {
 					t.Fatalf("MarshalText() = %q, %v; want an *Error of field %q matching ErrInvalid", got, err, c.field)
 				}
 				if got != nil {
@@ -148,7 +150,7 @@ func TestBuilders(t *testing.T) {
 			var built []byte
 			switch c.p.Command {
 			case CommandNew:
-				built, err = NewPayload(c.p.Backend, c.p.KeyLen, c.p.Options)
+				built, err = NewPayload(c.p.Backend, c.p.Options)
 			case CommandLoad:
 				built, err = LoadPayload(c.p.Backend, c.p.Blob, c.p.Options)
 			case CommandUpdate:
@@ -161,7 +163,38 @@ func TestBuilders(t *testing.T) {
 	}
 }
 
-// cmpPayload treats nil and empty slices alike.
+// Options.KeyLen 0 is a 32-byte key; load and update ignore KeyLen.
+func TestKeyLenDefault(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Payload
+		want string
+	}{
+		{"zero", Payload{Backend: TPM1, Command: CommandNew}, "new 32"},
+		{"zero, tpm2", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyHandle: 1}}, "new 32 keyhandle=0x1"},
+		{"load ignores it", Payload{Backend: TPM1, Command: CommandLoad, Blob: Blob{1}, Options: Options{KeyLen: 7}}, "load 01"},
+		{"update ignores it", Payload{Backend: TPM1, Command: CommandUpdate, Options: Options{KeyLen: 7}}, "update"},
+		{"tee takes it", Payload{Backend: TEE, Command: CommandNew, Options: Options{KeyLen: 48}}, "new 48"},
+	} {
+		got, err := c.p.MarshalText()
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s: MarshalText() = %q, %v; want %q", c.name, got, err, c.want)
+		}
+		if c.p.Command != CommandLoad && c.p.String() != c.want {
+			t.Errorf("%s: String() = %q, want %q", c.name, c.p.String(), c.want)
+		}
+	}
+	if p, err := NewPayload(TPM1, Options{}); err != nil || string(p) != "new 32" {
+		t.Errorf("NewPayload(TPM1, Options{}) = %q, %v", p, err)
+	}
+	var e *keyring.Error
+	if _, err := NewPayload(TPM1, Options{KeyLen: -1}); !errors.As(err, &e) || e.Field != "keylen" || !e.Refused {
+		t.Errorf("NewPayload with KeyLen -1: %v; want a refusal of keylen", err)
+	}
+}
+
+// cmpPayload treats nil and empty slices alike, Blob's included (a Blob
+// is assignable to []byte).
 var cmpPayload = cmp.Comparer(func(a, b []byte) bool { return bytes.Equal(a, b) })
 
 func hexs(b []byte) string {
@@ -267,8 +300,8 @@ func TestParsePayload(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := ParsePayload(c.b, []byte(c.text))
 			if c.field != "" {
-				var e *Error
-				if !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, ErrInvalid) {
+				var e *keyring.Error
+				if !errors.As(err, &e) || e.Field != c.field || !errors.Is(err, keyring.ErrInvalid) {
 					t.Fatalf("ParsePayload = %v, %v; want an *Error of field %q matching ErrInvalid", p, err, c.field)
 				}
 				return

@@ -628,7 +628,7 @@ func TestTrustedKek(t *testing.T) {
 				w := enter(t, os.Getenv(envDir))
 				kekBlob := filepath.Join(os.Getenv(envDir), "tpm-kek.blob")
 				if os.Getenv(envBoot) == "1" {
-					_, err := trusted.New(keyring.User(), "tpm-kek", 32, trusted.Options{KeyHandle: 0x81000001})
+					_, err := trusted.New(keyring.User(), "tpm-kek", trusted.Options{KeyLen: 32, KeyHandle: 0x81000001})
 					if errors.Is(err, keyring.ErrNotSupported) {
 						w.fails("kek trusted:tpm-kek is not in the user keyring", "setup-passphrase", "--dimm", "nmem0", "--key-handle", "trusted:tpm-kek")
 						return
