@@ -47,7 +47,7 @@ func withParent(t testing.TB, parent uint32) []byte {
 	return b
 }
 
-// The header the kernel wrote on the project's VM (docs/VM-TESTING.md):
+// The header the kernel wrote on the project's VM (testdata/ and docs/trusted.md):
 // 30 81 e9, the OID, emptyAuth as a0 03 01 01 01, parent 0x81000001 as
 // 02 05 00 81 00 00 01, then the OCTET STRINGs.
 const vmHeader = "3081e9 06066781050a0105 a003010101 02050081000001 04"

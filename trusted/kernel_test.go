@@ -172,7 +172,7 @@ func TestKernelNewReadLoad(t *testing.T) {
 	s := needTPM2(t)
 	k, blob, key := mustNew(t, s, "kmk", Options{KeyHandle: spk})
 	if !bytes.HasPrefix(blob[3:], mustHex("06066781050a0105 a003010101 02050081000001")) || blob[0] != 0x30 {
-		t.Errorf("the blob does not start as docs/VM-TESTING.md shows: %x", blob[:min(len(blob), 24)])
+		t.Errorf("the blob does not start as docs/trusted.md says the kernel writes it: %x", blob[:min(len(blob), 24)])
 	}
 	if key.Parent != spk || !key.EmptyAuth || key.Policy != nil || key.Secret != nil {
 		t.Errorf("ParseBlob = parent %#x, emptyAuth %v, policy %v, secret %v", key.Parent, key.EmptyAuth, key.Policy, key.Secret)
