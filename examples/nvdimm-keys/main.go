@@ -122,7 +122,6 @@ import (
 	"syscall"
 
 	"github.com/kernkeys/kernkeys/encrypted"
-	"github.com/kernkeys/kernkeys/internal/atomicfile"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -623,7 +622,7 @@ func (c *command) setup(kek encrypted.Master) error {
 		return err
 	}
 	if !haveMarker {
-		if err := atomicfile.Write(marker, nil, nil); err != nil {
+		if err := writeFileAtomic(marker, nil, nil); err != nil {
 			return err
 		}
 	}
@@ -902,7 +901,7 @@ func (c *command) loadKeys() error {
 	return errors.Join(errs...)
 }
 
-// writeBlob writes b to name atomically (atomicfile.Write: mode 0600,
+// writeBlob writes b to name atomically (writeFileAtomic: mode 0600,
 // synced, renamed, so a crash leaves the old file or the new one and
 // perhaps a temporary file, which the next command removes). beforeRename,
 // if not nil, runs between the sync and the rename: the crash tests' hook.
@@ -911,5 +910,49 @@ func writeBlob(name string, b *encrypted.Blob, beforeRename func()) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(name, text, beforeRename)
+	return writeFileAtomic(name, text, beforeRename)
+}
+
+// writeFileAtomic writes data to name privately and atomically: into a
+// temporary file ".<name>.tmp*" in the same directory (the pattern begin
+// removes), created with mode 0600, synced, then renamed over name, and
+// the directory synced. A crash leaves the old file or the new one (and
+// perhaps the temporary file beside it). beforeRename, if not nil, runs
+// after the sync and before the rename.
+func writeFileAtomic(name string, data []byte, beforeRename func()) (err error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if beforeRename != nil {
+		beforeRename()
+	}
+	if err = os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
