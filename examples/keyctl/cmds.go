@@ -36,7 +36,7 @@ func addKey(typ, desc string, data []byte, dest keyring.ID) (keyring.Key, error)
 	}
 	k, err := dest.Keyring().Add(typ, desc, data)
 	if refused(err) {
-		err = addAnswer(typ, data, dest)
+		err = addAnswer(typ, desc, data, dest)
 	}
 	return k, err
 }
@@ -394,19 +394,31 @@ func cmdRestrictKeyring(args []string) {
 		usage()
 	}
 	r := keyID(args[1])
-	var typ, restriction string
+	var typ string
+	var restriction *string // nil: none given, a NULL pointer to the kernel
 	if len(args) > 2 {
 		typ = args[2]
-		if typ == "" {
-			// An empty type is EINVAL to the kernel; to the library it
-			// would mean "no type", a full restriction.
-			fail("keyctl_restrict_keyring", syscall.EINVAL)
-		}
 	}
 	if len(args) == 4 {
-		restriction = args[3]
+		restriction = &args[3]
 	}
-	if err := r.Keyring().Restrict(typ, restriction); err != nil {
+	var err error
+	if len(args) > 2 && typ == "" || restriction != nil && *restriction == "" {
+		// To the library an empty type or restriction means none (a full
+		// restriction, or a type without a rule); to the kernel it is a
+		// string like any other.
+		err = restrictAnswer(r, typ, restriction)
+	} else {
+		var rule string
+		if restriction != nil {
+			rule = *restriction
+		}
+		err = r.Keyring().Restrict(typ, rule)
+		if refused(err) {
+			err = restrictAnswer(r, typ, restriction)
+		}
+	}
+	if err != nil {
 		fail("keyctl_restrict_keyring", err)
 	}
 }
@@ -469,12 +481,17 @@ func cmdSupports(args []string) {
 	exit(3)
 }
 
-// session joins a session keyring, anonymous when name is "".
+// joinSession joins a session keyring: a new anonymous one, or the one
+// called name.
 func joinSession(name string, anonymous bool) (keyring.Keyring, error) {
 	if anonymous {
 		return keyring.JoinAnonymousSession()
 	}
-	return keyring.JoinSession(name)
+	s, err := keyring.JoinSession(name)
+	if refused(err) {
+		err = sessionAnswer(name, err)
+	}
+	return s, err
 }
 
 func cmdSession(args []string) {

@@ -31,9 +31,6 @@ func cmdDHCompute(args []string) {
 	}
 	p := dhParams(args)
 	b, err := keyring.DHCompute(p)
-	if refused(err) {
-		err = dhAnswer(p, nil, 0)
-	}
 	if err != nil {
 		fail("keyctl_dh_compute_alloc", err)
 	}
@@ -65,7 +62,7 @@ func dhKDF(p keyring.DHParams, kdf keyring.KDF, n int) {
 	b, err := keyring.DHComputeKDF(p, kdf, n)
 	empty := false
 	if refused(err) {
-		err = dhAnswer(p, &kdf, n)
+		err = dhAnswer(p, kdf, n)
 		empty = err == nil
 	}
 	keyring.Wipe(kdf.OtherInfo)

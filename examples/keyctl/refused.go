@@ -4,27 +4,34 @@ package main
 
 // The kernel's answers to input the keyring package refuses.
 //
-// The keyring package checks its arguments before it makes a system call
-// and refuses some with ErrInvalid (EINVAL) that the kernel would answer
-// otherwise, because the kernel checks other arguments first: an empty
-// description for add_key, request_key and KEYCTL_SEARCH, key 0 or a bad
-// destination for instantiate, negate and reject, key 0 for watch,
-// watch_add and watch_rm, a zero or oversized output length or an empty
-// hash name for dh_compute_kdf. keyutils' keyctl
-// hands such input to the kernel, so this file, and only this file, works
-// out what the kernel would have said. It runs only after the package has
-// refused (refused reports that), so it never overrides a kernel's answer:
-// it repeats, in the kernel's order (security/keys/keyctl.c, key.c,
-// request_key.c, dh.c), the checks the kernel makes before it reaches the
-// refused argument, using calls that look up the same keys and change
-// nothing, and then gives the errno the kernel gives for the argument
-// itself. Those answers are pinned by internal/keyctl's TestKernelRefusals
-// (an empty description or a zero destination is EINVAL on their own) and
-// measured against C keyctl by TestCompat ("kernel order" cases).
+// The keyring package checks some arguments before it makes a system call
+// and refuses them with ErrInvalid (EINVAL, Error.Refused set) that the
+// kernel would answer otherwise, because the kernel checks other arguments
+// first or answers another errno: an empty or over-long description for
+// add_key, request_key and KEYCTL_SEARCH, a bad type or an over-long
+// restriction for KEYCTL_RESTRICT_KEYRING, a name starting with '.' for
+// KEYCTL_JOIN_SESSION_KEYRING, key 0 or a bad destination for
+// instantiate, negate and reject, a zero or oversized output length or an
+// empty hash name for dh_compute_kdf. (Key IDs elsewhere, 0 and unknown
+// negative ones included, go to the kernel, which answers them itself.)
+// Some input the package cannot express at all: an empty type or an empty
+// restriction for restrict_keyring, which to it mean "none". keyutils'
+// keyctl hands all of it to the kernel, so this file, and only this file,
+// works out what the kernel would have said. It runs only after the
+// package has refused (refused reports that), so it never overrides a
+// kernel's answer: it repeats, in the kernel's order (security/keys/
+// keyctl.c, key.c, keyring.c, request_key.c, dh.c), the checks the kernel
+// makes before it reaches the refused argument, using calls that look up
+// the same keys and change nothing, and then gives the errno the kernel
+// gives for the argument itself. Those answers are pinned by
+// internal/keyctl's TestKernelRefusals (an empty description or a zero
+// destination is EINVAL on their own) and measured against C keyctl by
+// TestRefusedInputs.
 //
 // Residual differences, which need the raw system call to close: a
 // destination keyring is looked up with KEYCTL_GET_KEYRING_ID, which needs
-// SEARCH permission where add_key and request_key need WRITE; and a key
+// SEARCH permission where add_key and request_key need WRITE (and
+// restrict_keyring SETATTR on the keyring it restricts); and a key
 // type counts as registered when it is built in or has a key in /proc/keys
 // (the kernel does not list its types), so add_key's ENODEV is assumed for
 // a loadable type no key uses yet.
@@ -39,11 +46,10 @@ import (
 )
 
 // refused reports whether err is the keyring package refusing input before
-// any system call: EINVAL with a reason. The kernel's own errors carry a
-// reason only for missing features, which are never EINVAL.
+// any system call, which it marks as Refused.
 func refused(err error) bool {
 	var e *keyring.Error
-	return errors.As(err, &e) && e.Errno == syscall.EINVAL && e.Reason != ""
+	return errors.As(err, &e) && e.Refused
 }
 
 // lookupErr is lookup_user_key's answer for a key argument, asked with
@@ -89,12 +95,12 @@ func notKeyring(id keyring.ID) bool {
 	return err == nil && d.Type != "keyring"
 }
 
-// addAnswer is add_key's answer to what Keyring.Add refused: the type
-// (checked first by both), then the destination, the type's presence, the
-// destination's type, and last the description or payload, which are
-// EINVAL.
-func addAnswer(typ string, payload []byte, dest keyring.ID) error {
-	if len(typ) == 0 || len(typ) > 31 || len(payload) > 1<<20-1 {
+// addAnswer is add_key's answer to what Keyring.Add refused: the payload's
+// size, the type and the description's length (checked first by both),
+// then the destination, the type's presence, the destination's type, and
+// last the description or payload, which are EINVAL.
+func addAnswer(typ, desc string, payload []byte, dest keyring.ID) error {
+	if len(typ) == 0 || len(typ) > 31 || len(desc) > 4095 || len(payload) > 1<<20-1 {
 		return syscall.EINVAL
 	}
 	if err := lookupErr(dest, true); err != nil {
@@ -161,11 +167,14 @@ func searchAnswer(ring keyring.ID, typ string, dest keyring.ID) error {
 
 // constructAnswer is the answer of instantiate, negate and reject to a
 // refused key or destination: the payload size and reject's reason
-// (-1 for the others) are checked first (EINVAL), then the caller's
-// authority over the key, which key 0 never has (EPERM); only then is the
-// destination looked up.
+// (-1 for the others: not an errno, or one of the kernel's ERESTART*
+// codes) are checked first (EINVAL), then the caller's authority over the
+// key, which key 0 never has (EPERM); only then is the destination looked
+// up.
 func constructAnswer(k, dest keyring.ID, payload int, reason int64) error {
-	if payload > 1<<20-1 || reason == 0 || reason >= 4095 {
+	switch {
+	case payload > 1<<20-1, reason == 0, reason >= 4095,
+		reason >= 512 && reason <= 516 && reason != 515: // ERESTARTSYS .. ERESTART_RESTARTBLOCK
 		return syscall.EINVAL
 	}
 	if k == 0 || !haveAuthority(k) {
@@ -190,22 +199,17 @@ func dhSupported() bool {
 	return err == nil && c.DiffieHellman
 }
 
-// dhAnswer is KEYCTL_DH_COMPUTE's answer to what DHCompute refused (kdf
-// nil: a bad key) or DHComputeKDF refused; nil means the kernel would
-// succeed with no data. Without CONFIG_KEY_DH_OPERATIONS every call is
-// EOPNOTSUPP; with it the length (over 1024: EMSGSIZE), the hash (a name
-// the crypto API cannot know: ENOENT; 128 bytes or more: EINVAL), the
-// prime, base and private keys (dh_data_from_key turns any lookup failure,
-// 0 included, into ENOKEY) are checked in that order, and a zero length
-// then succeeds with no data.
-func dhAnswer(p keyring.DHParams, kdf *keyring.KDF, n int) error {
+// dhAnswer is KEYCTL_DH_COMPUTE's answer to what DHComputeKDF refused; nil
+// means the kernel would succeed with no data. Without
+// CONFIG_KEY_DH_OPERATIONS every call is EOPNOTSUPP; with it the length
+// (over 1024: EMSGSIZE), the hash (a name the crypto API cannot know:
+// ENOENT; 128 bytes or more: EINVAL), then the prime, base and private
+// keys are checked in that order, and a zero length then succeeds with no
+// data.
+func dhAnswer(p keyring.DHParams, kdf keyring.KDF, n int) error {
 	switch {
 	case !dhSupported():
 		return syscall.EOPNOTSUPP
-	case kdf == nil:
-		return syscall.ENOKEY
-	}
-	switch {
 	case n > 1024 || len(kdf.OtherInfo) > 64:
 		return syscall.EMSGSIZE
 	case len(kdf.Hash) >= 128:
@@ -213,24 +217,48 @@ func dhAnswer(p keyring.DHParams, kdf *keyring.KDF, n int) error {
 	case kdf.Hash == "" || len(kdf.Hash) > 31 || strings.HasPrefix(kdf.Hash, "."):
 		return syscall.ENOENT
 	}
-	for _, k := range []keyring.Key{p.Prime, p.Base, p.Private} {
-		if k.ID() == 0 || k.ID() < keyring.RequestorKeyring {
-			return syscall.ENOKEY
-		}
-	}
-	// n is 0: ask for one byte to meet the kernel's other checks.
-	b, err := keyring.DHComputeKDF(p, *kdf, 1)
+	// n is 0: ask for one byte, and the kernel checks the keys (ENOKEY
+	// for any it cannot look up, 0 included) and the rest.
+	b, err := keyring.DHComputeKDF(p, kdf, 1)
 	keyring.Wipe(b)
 	return err
 }
 
-// watchAnswer is KEYCTL_WATCH_KEY's answer to a key Watch or Unwatch
-// refused (0 or an unknown special ID): without CONFIG_KEY_NOTIFICATIONS
-// every call is EOPNOTSUPP; with it lookup_user_key says EINVAL, as the
-// package did.
-func watchAnswer(err error) error {
-	if c, e := keyring.KernelCapabilities(); e == nil && !c.Notifications {
-		return syscall.EOPNOTSUPP
+// restrictAnswer is KEYCTL_RESTRICT_KEYRING's answer to a type or
+// restriction that Restrict refused or cannot express (an empty one, which
+// to it means "none"): the keyring first, then a type without a
+// restriction (EINVAL), the type's name (empty or over 31 bytes: EINVAL; a
+// leading '.': EPERM), the restriction's length (over 4095: EINVAL); then
+// keyring_restrict: the keyring's type (ENOTDIR), the type's presence
+// (ENOKEY) and whether it has restrictions at all (only asymmetric does:
+// ENOENT), whose parser refuses an empty rule (EINVAL).
+func restrictAnswer(ring keyring.ID, typ string, restriction *string) error {
+	if err := lookupErr(ring, false); err != nil {
+		return err
+	}
+	switch {
+	case restriction == nil, typ == "", len(typ) > 31:
+		return syscall.EINVAL
+	case typ[0] == '.':
+		return syscall.EPERM
+	case len(*restriction) > 4095:
+		return syscall.EINVAL
+	case notKeyring(ring):
+		return syscall.ENOTDIR
+	case !typeRegistered(typ):
+		return syscall.ENOKEY
+	case typ != "asymmetric":
+		return syscall.ENOENT
+	}
+	return syscall.EINVAL
+}
+
+// sessionAnswer is KEYCTL_JOIN_SESSION_KEYRING's answer to a name
+// JoinSession refused: EPERM for a leading '.' in a name the kernel could
+// copy (under 4096 bytes), EINVAL otherwise, as the package said.
+func sessionAnswer(name string, err error) error {
+	if len(name) < 4096 && strings.HasPrefix(name, ".") {
+		return syscall.EPERM
 	}
 	return err
 }

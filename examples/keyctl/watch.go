@@ -126,9 +126,6 @@ func watchKey(k keyring.Key, q *keyring.WatchQueue, watchID int) {
 	} else {
 		err = k.Watch(q, uint8(watchID))
 	}
-	if refused(err) {
-		err = watchAnswer(err)
-	}
 	if err != nil {
 		fail("keyctl_watch_key", err)
 	}
