@@ -14,28 +14,28 @@ import (
 // check refuses handles that cannot name a key: the zero value and negative
 // IDs that are not special.
 //
-// Most operations do not call it: they pass any ID to the kernel, which
-// looks the subject key up with lookup_user_key (security/keys/keyctl.c)
-// after the arguments it checks first, and answers 0 and unknown negative
-// IDs itself: EINVAL from describe, get_keyring_id, update, revoke,
-// invalidate, clear, link, unlink, move, search, setperm, chown,
-// set_timeout, get_security, restrict_keyring, get_persistent, add_key,
-// request_key (a destination), watch_key and the pkey operations; ENOKEY
-// from read (keyctl_read_key turns every lookup failure into ENOKEY) and
-// dh_compute (dh_data_from_key does the same). Refusing first would give
-// another errno (read), or EINVAL where the kernel's order finds another
-// argument wrong first (link to a missing keyring: ENOKEY; setperm with a
-// bad mask and chown with nothing to change come before the lookup).
-// Measured on Linux 6.18 against keyutils' keyctl: examples/keyctl's
-// TestRefusedInputs.
+// Most operations do not call it. Where the kernel looks the key up with
+// lookup_user_key (security/keys/keyctl.c), it answers 0 and unknown
+// negative IDs itself, after the arguments it checks first: EINVAL from
+// get_keyring_id, describe, update, revoke, invalidate, clear, link,
+// unlink, move, search, setperm, chown, set_timeout, get_security,
+// restrict_keyring, get_persistent, add_key, request_key's destination,
+// watch_key and the pkey operations; ENOKEY from read and dh_compute, which
+// turn every failed lookup into it. Refusing first gave other answers than
+// the kernel's: EINVAL for read, and for link or unlink into a missing
+// keyring, which the kernel looks up first (ENOKEY); EINVAL where chown
+// with nothing to change succeeds without a lookup; EINVAL where
+// get_persistent checks the uid first (EPERM). The IDs go to the kernel
+// as they are (measured on Linux 6.18: TestKernelAnswersBadIDs, and
+// against keyutils' keyctl, examples/keyctl's TestRefusedInputs).
 //
-// check is for arguments where 0 or a special ID means something else to
-// the kernel: AssumeAuthority's key (0 gives the authority up; the kernel
-// refuses every negative ID) and the key and destination of Instantiate,
-// Negate and Reject (a destination of 0 links nowhere, and a special one
-// names the requestor's keyring, not the caller's). The zero Keyring as the
-// destination of Search and Request means "none" and is passed on as 0,
-// which the kernel reads the same way.
+// check is kept for arguments where 0 or a special ID means something
+// else to the kernel: AssumeAuthority's key (0 gives the authority up, and
+// the kernel refuses every negative ID) and the key and destination of
+// Instantiate, Negate and Reject (a destination of 0 links nowhere and a
+// special one names the requestor's keyring, not the caller's). The zero
+// Keyring as the destination of Search and Request means "none" and is
+// passed on as 0, which the kernel reads the same way.
 func (k Key) check(op string) error {
 	switch {
 	case k.id == 0:
