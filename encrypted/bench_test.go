@@ -3,6 +3,8 @@ package encrypted
 import (
 	"strconv"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 var benchSizes = []int{32, 4096}
@@ -11,11 +13,11 @@ func BenchmarkSeal(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
 			pt := seq(0, n)
-			p := Params{Master: userKMK, IV: testIV}
+			p := SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV}
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				if _, err := Seal(pt, testKMK, p); err != nil {
+				if _, err := Seal(pt, p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -26,7 +28,7 @@ func BenchmarkSeal(b *testing.B) {
 func BenchmarkOpen(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
-			blob, err := Seal(seq(0, n), testKMK, Params{Master: userKMK, IV: testIV})
+			blob, err := Seal(seq(0, n), SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -37,7 +39,7 @@ func BenchmarkOpen(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				Wipe(pt)
+				keyring.Wipe(pt)
 			}
 		})
 	}

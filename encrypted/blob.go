@@ -61,7 +61,7 @@ var loadKeyword = []byte("load ")
 //
 // ParseBlob does not check the HMAC; [Open] does. For an Ecryptfs blob the
 // kernel also checks the key description: see [ValidateDescription].
-// Errors match [ErrInvalid].
+// Errors match [keyring.ErrInvalid].
 func ParseBlob(text []byte) (*Blob, error) {
 	b := new(Blob)
 	if err := b.parse("ParseBlob", text); err != nil {
@@ -209,7 +209,7 @@ func (b *Blob) check(op string) (int, error) {
 // "00" gap, single spaces, no trailing newline. For a Legacy blob it omits
 // the format word, so the result still loads; the kernel would read such a
 // key back in the modern form with a new HMAC (see [Rewrap]). Errors match
-// [ErrInvalid].
+// [keyring.ErrInvalid].
 func (b *Blob) MarshalText() ([]byte, error) {
 	return b.appendText("Blob.MarshalText", nil)
 }

@@ -40,8 +40,9 @@ const (
 // ECRYPTFS_SESSION_KEY_ENCRYPTION_KEY_SET, session_key_encryption_key =
 // key, signature = description. Everything else is zero.
 //
-// The caller owns the result, which contains key, and should [Wipe] it.
-// Errors match [ErrInvalid].
+// The caller owns the result, which contains key, and should wipe it with
+// [keyring.Wipe].
+// Errors match [keyring.ErrInvalid].
 func EcryptfsAuthTok(description string, key []byte) ([]byte, error) {
 	const op = "EcryptfsAuthTok"
 	if err := validateDescription(op, Ecryptfs, description); err != nil {

@@ -59,8 +59,8 @@ func TestEdgeCases(t *testing.T) {
 	blob := d32.Blob // "default user:kmk 32 <hex>"
 	hx := blob[strings.LastIndexByte(blob, ' ')+1:]
 	ecrHex := ecr.Blob[strings.LastIndexByte(ecr.Blob, ' ')+1:]
-	userKMK := Master{Kind: User, Name: "kmk"}
-	userKMK2 := Master{Kind: User, Name: "kmk2"}
+	userKMK := Master{Kind: UserMaster, Name: "kmk"}
+	userKMK2 := Master{Kind: UserMaster, Name: "kmk2"}
 
 	load := func(text string, mk []byte) error {
 		b, err := ParseBlob([]byte(text))
@@ -75,17 +75,17 @@ func TestEdgeCases(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = NewPayload(f, m, n)
+		_, err = NewPayload(Options{Format: f, Master: m, Length: n})
 		return err
 	}
 	sealN := func(n int) error {
-		_, err := Seal(make([]byte, n), kmk, Params{Master: userKMK})
+		_, err := Seal(make([]byte, n), SealOptions{MasterKey: kmk, Master: userKMK})
 		return err
 	}
 	// sealText seals 32 bytes with a verbatim datalen, checks the blob's
 	// prefix and that it parses, round-trips and opens.
 	sealText := func(datalen string) error {
-		b, err := Seal(make([]byte, 32), kmk, Params{Master: userKMK, DataLen: datalen})
+		b, err := Seal(make([]byte, 32), SealOptions{MasterKey: kmk, Master: userKMK, DataLen: datalen})
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func TestEdgeCases(t *testing.T) {
 		return load(text, kmk)
 	}
 	update := func(from, to Master) error {
-		_, err := UpdatePayload(from, to)
+		_, err := UpdatePayload(UpdateOptions{From: from, To: to})
 		return err
 	}
 	desc := func(d string) error { return ValidateDescription(Ecryptfs, d) }
@@ -127,7 +127,7 @@ func TestEdgeCases(t *testing.T) {
 		"datalen '+32'":                  func() []error { return []error{sealText("+32")} },
 		"trailing newline after datalen": func() []error { return []error{sealText("32\n")} },
 		"trailing SPACE after datalen (empty 'decrypted data' token)": func() []error {
-			_, err := NewPayloadWithData(Default, userKMK, []byte{})
+			_, err := NewPayloadWithData([]byte{}, Options{Format: Default, Master: userKMK})
 			return []error{err}
 		},
 		"TAB separators":  func() []error { return []error{load(strings.ReplaceAll(blob, " ", "\t"), kmk)} },
@@ -143,15 +143,15 @@ func TestEdgeCases(t *testing.T) {
 		"master prefix logon:":     func() []error { return []error{newp(Default, "logon:kmk", 32)} },
 		"master prefix encrypted:": func() []error { return []error{newp(Default, "encrypted:ek1", 32)} },
 		"master 'user:' with empty name": func() []error {
-			_, err := NewPayload(Default, Master{Kind: User}, 32)
+			_, err := NewPayload(Options{Format: Default, Master: Master{Kind: UserMaster}, Length: 32})
 			return []error{newp(Default, "user:", 32), err}
 		},
 		"master 'User:kmk' (case-sensitive)":           func() []error { return []error{newp(Default, "User:kmk", 32)} },
 		"master user:<missing> (not looked up on new)": func() []error { return []error{newp(Default, "user:nosuchkey", 32)} },
 		"master trusted:<x> (no TRUSTED_KEYS)":         func() []error { return []error{newp(Default, "trusted:tk", 32)} },
 		"payload 32768 bytes (> 32767)": func() []error {
-			m := Master{Kind: User, Name: strings.Repeat("n", maxPayload+1-len("new default user: 32"))}
-			_, err := NewPayload(Default, m, 32)
+			m := Master{Kind: UserMaster, Name: strings.Repeat("n", maxPayload+1-len("new default user: 32"))}
+			_, err := NewPayload(Options{Format: Default, Master: m, Length: 32})
 			return []error{err}
 		},
 		"load own blob": func() []error { return []error{load(blob, kmk)} },
@@ -177,7 +177,7 @@ func TestEdgeCases(t *testing.T) {
 		"load, no hex blob":                              func() []error { return []error{load("default user:kmk 32", kmk)} },
 		"load, master renamed kmk->kmkcopy (same bytes)": func() []error { return []error{load("default user:kmkcopy 32 "+hx, kmk)} },
 		"load, re-MACed for user:kmkcopy": func() []error {
-			b, err := Rewrap(mustParse(t, blob), kmk, kmk, Master{Kind: User, Name: "kmkcopy"})
+			b, err := Rewrap(mustParse(t, blob), RewrapOptions{OldMasterKey: kmk, NewMasterKey: kmk, NewMaster: Master{Kind: UserMaster, Name: "kmkcopy"}})
 			if err != nil {
 				return []error{err}
 			}
@@ -191,21 +191,21 @@ func TestEdgeCases(t *testing.T) {
 		"load ecryptfs blob under another hex desc": func() []error { return []error{load(ecr.Blob, kmk), desc("fedcba9876543210")} },
 		"load ecryptfs blob as format default":      func() []error { return []error{load("default user:kmk 64 "+ecrHex, kmk)} },
 		"update user:kmk2":                          func() []error { return []error{update(userKMK, userKMK2)} },
-		"update user:<missing> (not looked up)":     func() []error { return []error{update(userKMK, Master{Kind: User, Name: "nosuch"})} },
+		"update user:<missing> (not looked up)":     func() []error { return []error{update(userKMK, Master{Kind: UserMaster, Name: "nosuch"})} },
 		"update back to user:kmk":                   func() []error { return []error{update(userKMK2, userKMK)} },
-		"update trusted:x (type change)":            func() []error { return []error{update(userKMK, Master{Kind: Trusted, Name: "x"})} },
+		"update trusted:x (type change)":            func() []error { return []error{update(userKMK, Master{Kind: TrustedMaster, Name: "x"})} },
 		"update logon:x": func() []error {
 			_, err := ParseMaster("logon:x")
 			return []error{err}
 		},
 		"update ecryptfs user:kmk2 (format token ignored)": func() []error {
-			p, err := UpdatePayload(userKMK, userKMK2)
+			p, err := UpdatePayload(UpdateOptions{From: userKMK, To: userKMK2})
 			if err == nil && string(p) != "update user:kmk2" {
 				t.Errorf("UpdatePayload = %q, want no format word", p)
 			}
 			return []error{err}
 		},
-		"update payload > PAGE_SIZE": func() []error { return []error{update(userKMK, Master{Kind: User, Name: longName})} },
+		"update payload > PAGE_SIZE": func() []error { return []error{update(userKMK, Master{Kind: UserMaster, Name: longName})} },
 	}
 
 	used := make(map[string]bool)
@@ -216,7 +216,7 @@ func TestEdgeCases(t *testing.T) {
 		if c.What == "new + decrypted data (USER_DECRYPTED_DATA=n)" {
 			// EINVAL here comes from the kernel's configuration, not the
 			// grammar: the builder must produce the very payload it refused.
-			got, err := NewPayloadWithData(Default, userKMK, make([]byte, 32))
+			got, err := NewPayloadWithData(make([]byte, 32), Options{Format: Default, Master: userKMK})
 			if want := strings.Replace(c.Payload, "new ", "new default ", 1); err != nil || string(got) != want {
 				t.Errorf("%s: NewPayloadWithData = %q, %v; want %q", c.What, got, err, want)
 			}

@@ -18,7 +18,7 @@ var (
 	testKMK = seq(0x00, 32)
 	testIV  = seq(0xa0, 16)
 	plain32 = seq(0x40, 32)
-	userKMK = Master{Kind: User, Name: "kmk"}
+	userKMK = Master{Kind: UserMaster, Name: "kmk"}
 )
 
 func seq(start byte, n int) []byte {
@@ -45,11 +45,11 @@ func TestParseMaster(t *testing.T) {
 		want  Master
 		field string // the *Error's Field if rejected
 	}{
-		{in: "user:kmk", want: Master{User, "kmk"}},
-		{in: "trusted:tk", want: Master{Trusted, "tk"}},
-		{in: "user:a:b", want: Master{User, "a:b"}},
-		{in: "user:nvdimm-master", want: Master{User, "nvdimm-master"}},
-		{in: "user:kmk\n", want: Master{User, "kmk\n"}}, // '\n' is not a separator
+		{in: "user:kmk", want: Master{UserMaster, "kmk"}},
+		{in: "trusted:tk", want: Master{TrustedMaster, "tk"}},
+		{in: "user:a:b", want: Master{UserMaster, "a:b"}},
+		{in: "user:nvdimm-master", want: Master{UserMaster, "nvdimm-master"}},
+		{in: "user:kmk\n", want: Master{UserMaster, "kmk\n"}}, // '\n' is not a separator
 		{in: "", field: "master"},
 		{in: "kmk", field: "master"},
 		{in: "user", field: "master"},
@@ -156,19 +156,20 @@ func TestSizeRules(t *testing.T) {
 		{Format(3), nil, []int{32}},
 	} {
 		for _, n := range c.good {
-			if _, err := NewPayload(c.f, userKMK, n); err != nil {
+			if _, err := NewPayload(Options{Format: c.f, Master: userKMK, Length: n}); err != nil {
 				t.Errorf("NewPayload(%v, %d): %v", c.f, n, err)
 			}
-			if _, err := Seal(make([]byte, n), testKMK, Params{Format: c.f, Master: userKMK}); err != nil {
+			if _, err := Seal(make([]byte, n), SealOptions{MasterKey: testKMK, Format: c.f, Master: userKMK}); err != nil {
 				t.Errorf("Seal(%v, %d bytes): %v", c.f, n, err)
 			}
 		}
 		for _, n := range c.bad {
-			if _, err := NewPayload(c.f, userKMK, n); !errors.Is(err, keyring.ErrInvalid) {
+			// Options.Length 0 means the format's default size (TestPayloads).
+			if _, err := NewPayload(Options{Format: c.f, Master: userKMK, Length: n}); n != 0 && !errors.Is(err, keyring.ErrInvalid) {
 				t.Errorf("NewPayload(%v, %d) = %v, want keyring.ErrInvalid", c.f, n, err)
 			}
 			if n >= 0 && n <= 1<<20 {
-				if _, err := Seal(make([]byte, n), testKMK, Params{Format: c.f, Master: userKMK}); !errors.Is(err, keyring.ErrInvalid) {
+				if _, err := Seal(make([]byte, n), SealOptions{MasterKey: testKMK, Format: c.f, Master: userKMK}); !errors.Is(err, keyring.ErrInvalid) {
 					t.Errorf("Seal(%v, %d bytes) = %v, want keyring.ErrInvalid", c.f, n, err)
 				}
 			}
@@ -203,21 +204,28 @@ func TestValidateDescription(t *testing.T) {
 
 // TestPayloads pins the exact bytes of each payload builder.
 func TestPayloads(t *testing.T) {
-	trustedNV := Master{Kind: Trusted, Name: "nvdimm-master"}
+	trustedNV := Master{Kind: TrustedMaster, Name: "nvdimm-master"}
 	for _, c := range []struct {
 		name string
 		got  func() ([]byte, error)
 		want string
 	}{
-		{"new default", func() ([]byte, error) { return NewPayload(Default, userKMK, 32) }, "new default user:kmk 32"},
-		{"new enc32", func() ([]byte, error) { return NewPayload(Enc32, trustedNV, 32) }, "new enc32 trusted:nvdimm-master 32"},
-		{"new ecryptfs", func() ([]byte, error) { return NewPayload(Ecryptfs, userKMK, 64) }, "new ecryptfs user:kmk 64"},
-		{"new with data", func() ([]byte, error) { return NewPayloadWithData(Enc32, userKMK, plain32) },
+		{"new default", func() ([]byte, error) { return NewPayload(Options{Format: Default, Master: userKMK, Length: 32}) }, "new default user:kmk 32"},
+		{"new enc32", func() ([]byte, error) { return NewPayload(Options{Format: Enc32, Master: trustedNV, Length: 32}) }, "new enc32 trusted:nvdimm-master 32"},
+		{"new ecryptfs", func() ([]byte, error) { return NewPayload(Options{Format: Ecryptfs, Master: userKMK, Length: 64}) }, "new ecryptfs user:kmk 64"},
+		{"new, zero Length", func() ([]byte, error) { return NewPayload(Options{Master: userKMK}) }, "new default user:kmk 32"},
+		{"new enc32, zero Length", func() ([]byte, error) { return NewPayload(Options{Format: Enc32, Master: userKMK}) }, "new enc32 user:kmk 32"},
+		{"new ecryptfs, zero Length", func() ([]byte, error) { return NewPayload(Options{Format: Ecryptfs, Master: userKMK}) }, "new ecryptfs user:kmk 64"},
+		{"new with data", func() ([]byte, error) { return NewPayloadWithData(plain32, Options{Format: Enc32, Master: userKMK}) },
 			"new enc32 user:kmk 32 404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"},
-		{"update", func() ([]byte, error) { return UpdatePayload(userKMK, Master{Kind: User, Name: "kmk2"}) }, "update user:kmk2"},
-		{"update trusted", func() ([]byte, error) { return UpdatePayload(Master{Kind: Trusted, Name: "a"}, trustedNV) }, "update trusted:nvdimm-master"},
+		{"update", func() ([]byte, error) {
+			return UpdatePayload(UpdateOptions{From: userKMK, To: Master{Kind: UserMaster, Name: "kmk2"}})
+		}, "update user:kmk2"},
+		{"update trusted", func() ([]byte, error) {
+			return UpdatePayload(UpdateOptions{From: Master{Kind: TrustedMaster, Name: "a"}, To: trustedNV})
+		}, "update trusted:nvdimm-master"},
 		{"load", func() ([]byte, error) {
-			b, err := Seal(plain32, testKMK, Params{Master: userKMK, IV: testIV})
+			b, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 			if err != nil {
 				return nil, err
 			}
@@ -235,11 +243,24 @@ func TestPayloads(t *testing.T) {
 		err   func() error
 		field string
 	}{
-		{"new, zero master", func() error { _, err := NewPayload(Default, Master{}, 32); return err }, "master"},
-		{"new, data of bad size", func() error { _, err := NewPayloadWithData(Enc32, userKMK, make([]byte, 31)); return err }, "datalen"},
-		{"new, nil data", func() error { _, err := NewPayloadWithData(Default, userKMK, nil); return err }, "datalen"},
-		{"update, type change", func() error { _, err := UpdatePayload(userKMK, Master{Kind: Trusted, Name: "x"}); return err }, "master"},
-		{"update, bad from", func() error { _, err := UpdatePayload(Master{Kind: User}, userKMK); return err }, "master"},
+		{"new, zero master", func() error { _, err := NewPayload(Options{Format: Default, Master: Master{}, Length: 32}); return err }, "master"},
+		{"new, data of bad size", func() error {
+			_, err := NewPayloadWithData(make([]byte, 31), Options{Format: Enc32, Master: userKMK})
+			return err
+		}, "datalen"},
+		{"new, data and another Length", func() error {
+			_, err := NewPayloadWithData(plain32, Options{Master: userKMK, Length: 33})
+			return err
+		}, "Options.Length"},
+		{"new, nil data", func() error { _, err := NewPayloadWithData(nil, Options{Format: Default, Master: userKMK}); return err }, "datalen"},
+		{"update, type change", func() error {
+			_, err := UpdatePayload(UpdateOptions{From: userKMK, To: Master{Kind: TrustedMaster, Name: "x"}})
+			return err
+		}, "master"},
+		{"update, bad from", func() error {
+			_, err := UpdatePayload(UpdateOptions{From: Master{Kind: UserMaster}, To: userKMK})
+			return err
+		}, "master"},
 		{"load, nil blob", func() error { _, err := LoadPayload(nil); return err }, "blob"},
 	} {
 		if err := c.err(); !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field {
@@ -251,32 +272,32 @@ func TestPayloads(t *testing.T) {
 // TestPayloadLimits checks the 32767-byte payload limit at its boundary,
 // and the page-size limit of update.
 func TestPayloadLimits(t *testing.T) {
-	name := func(n int) Master { return Master{Kind: User, Name: strings.Repeat("n", n)} }
+	name := func(n int) Master { return Master{Kind: UserMaster, Name: strings.Repeat("n", n)} }
 	fixed := len("new default user: 32")
-	if p, err := NewPayload(Default, name(maxPayload-fixed), 32); err != nil || len(p) != maxPayload {
+	if p, err := NewPayload(Options{Format: Default, Master: name(maxPayload - fixed), Length: 32}); err != nil || len(p) != maxPayload {
 		t.Errorf("NewPayload of exactly 32767 bytes: len %d, %v", len(p), err)
 	}
-	if _, err := NewPayload(Default, name(maxPayload-fixed+1), 32); fieldOf(t, err) != "payload" {
+	if _, err := NewPayload(Options{Format: Default, Master: name(maxPayload - fixed + 1), Length: 32}); fieldOf(t, err) != "payload" {
 		t.Errorf("NewPayload of 32768 bytes: %v", err)
 	}
-	if _, err := NewPayloadWithData(Default, name(maxPayload-fixed-65), make([]byte, 32)); err != nil {
+	if _, err := NewPayloadWithData(make([]byte, 32), Options{Format: Default, Master: name(maxPayload - fixed - 65)}); err != nil {
 		t.Errorf("NewPayloadWithData of 32767 bytes: %v", err)
 	}
-	if _, err := NewPayloadWithData(Default, name(maxPayload-fixed-65+1), make([]byte, 32)); fieldOf(t, err) != "payload" {
+	if _, err := NewPayloadWithData(make([]byte, 32), Options{Format: Default, Master: name(maxPayload - fixed - 65 + 1)}); fieldOf(t, err) != "payload" {
 		t.Errorf("NewPayloadWithData of 32768 bytes: %v", err)
 	}
 
 	limit := min(os.Getpagesize(), maxPayload)
-	if p, err := UpdatePayload(userKMK, name(limit-len("update user:"))); err != nil || len(p) != limit {
+	if p, err := UpdatePayload(UpdateOptions{From: userKMK, To: name(limit - len("update user:"))}); err != nil || len(p) != limit {
 		t.Errorf("UpdatePayload at the page size: len %d, %v", len(p), err)
 	}
-	if _, err := UpdatePayload(userKMK, name(limit-len("update user:")+1)); fieldOf(t, err) != "payload" {
+	if _, err := UpdatePayload(UpdateOptions{From: userKMK, To: name(limit - len("update user:") + 1)}); fieldOf(t, err) != "payload" {
 		t.Errorf("UpdatePayload over the page size: %v", err)
 	}
 
 	// A blob whose load payload would exceed 32767 bytes: ParseBlob and
 	// LoadPayload refuse it, MarshalText does not.
-	b, err := Seal(plain32, testKMK, Params{Master: name(maxPayload), IV: testIV})
+	b, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: name(maxPayload), IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,13 +312,13 @@ func TestPayloadLimits(t *testing.T) {
 
 // TestErrorsIs pins the documented errors.Is relations.
 func TestErrorsIs(t *testing.T) {
-	good, err := Seal(plain32, testKMK, Params{Master: userKMK, IV: testIV})
+	good, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, invalidErr := ParseBlob([]byte("default user:kmk 19 00"))
 	_, hmacErr := Open(good, seq(1, 32))
-	_, rewrapErr := Rewrap(good, seq(1, 32), testKMK, userKMK)
+	_, rewrapErr := Rewrap(good, RewrapOptions{OldMasterKey: seq(1, 32), NewMasterKey: testKMK, NewMaster: userKMK})
 	for _, c := range []struct {
 		name              string
 		err               error
@@ -335,7 +356,7 @@ func TestErrorsIs(t *testing.T) {
 func TestNoSecretsInErrors(t *testing.T) {
 	secret := []byte("TOPSECRET-master-key-0123456789ab")
 	data := []byte("PLAINTEXT-secret-data-0123456789")
-	b, err := Seal(data, secret, Params{Master: userKMK})
+	b, err := Seal(data, SealOptions{MasterKey: secret, Master: userKMK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,12 +365,12 @@ func TestNoSecretsInErrors(t *testing.T) {
 	var errs []error
 	add := func(_ any, err error) { errs = append(errs, err) }
 	add(Open(b, testKMK))
-	add(Rewrap(b, testKMK, secret, userKMK))
-	add(Seal(data, secret, Params{Master: userKMK, DataLen: "33"}))
-	add(Seal(data, secret, Params{Master: userKMK, IV: data}))
-	add(Seal(data, nil, Params{Master: userKMK}))
-	add(Seal(data, secret, Params{Master: Master{Kind: User, Name: string(secret) + " x"}}))
-	add(NewPayloadWithData(Enc32, userKMK, append(data, secret...)))
+	add(Rewrap(b, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: secret, NewMaster: userKMK}))
+	add(Seal(data, SealOptions{MasterKey: secret, Master: userKMK, DataLen: "33"}))
+	add(Seal(data, SealOptions{MasterKey: secret, Master: userKMK, IV: data}))
+	add(Seal(data, SealOptions{MasterKey: nil, Master: userKMK}))
+	add(Seal(data, SealOptions{MasterKey: secret, Master: Master{Kind: UserMaster, Name: string(secret) + " x"}}))
+	add(NewPayloadWithData(append(data, secret...), Options{Format: Enc32, Master: userKMK}))
 	add(EcryptfsAuthTok(string(secret[:16]), data))
 	add(ParseBlob([]byte(text[:len(text)-1])))
 	add(ParseBlob([]byte(strings.Replace(text, ctHex[:8], "zzzzzzzz", 1))))
@@ -425,7 +446,7 @@ func TestNonZeroPadding(t *testing.T) {
 	if !bytes.Equal(pt, padded[:20]) || cap(pt) != 20 {
 		t.Errorf("Open = %x (cap %d), want %x", pt, cap(pt), padded[:20])
 	}
-	re, err := Rewrap(b, testKMK, testKMK, userKMK)
+	re, err := Rewrap(b, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: testKMK, NewMaster: userKMK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +454,7 @@ func TestNonZeroPadding(t *testing.T) {
 	if got := mustMarshal(t, re); got != zero {
 		t.Errorf("Rewrap:\n got %s\nwant %s", got, zero)
 	}
-	if sealed, err := Seal(pt, testKMK, Params{Master: userKMK, IV: []byte("0123456789abcdef")}); err != nil || mustMarshal(t, sealed) != zero {
+	if sealed, err := Seal(pt, SealOptions{MasterKey: testKMK, Master: userKMK, IV: []byte("0123456789abcdef")}); err != nil || mustMarshal(t, sealed) != zero {
 		t.Errorf("Seal differs from the reference algorithm: %v", err)
 	}
 }
@@ -444,7 +465,7 @@ func TestNonZeroPadding(t *testing.T) {
 // zero bytes derive the same keys while the total stays within 23 bytes.
 func TestShortMasterKeyPadding(t *testing.T) {
 	sesame := []byte("Sesame!")
-	b, err := Seal(plain32, sesame, Params{Master: userKMK, IV: testIV})
+	b, err := Seal(plain32, SealOptions{MasterKey: sesame, Master: userKMK, IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,11 +478,11 @@ func TestShortMasterKeyPadding(t *testing.T) {
 }
 
 func TestSealParams(t *testing.T) {
-	a, err := Seal(plain32, testKMK, Params{Master: userKMK})
+	a, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Seal(plain32, testKMK, Params{Master: userKMK})
+	b, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,30 +500,32 @@ func TestSealParams(t *testing.T) {
 		name  string
 		pt    []byte
 		mk    []byte
-		p     Params
+		p     SealOptions
 		field string
 	}{
-		{"zero master", plain32, testKMK, Params{}, "master"},
-		{"empty master key", plain32, nil, Params{Master: userKMK}, "master key"},
-		{"huge master key", plain32, make([]byte, maxMasterKey+1), Params{Master: userKMK}, "master key"},
-		{"short IV", plain32, testKMK, Params{Master: userKMK, IV: testIV[:15]}, "iv"},
-		{"empty IV", plain32, testKMK, Params{Master: userKMK, IV: []byte{}}, "iv"},
-		{"datalen mismatch", plain32, testKMK, Params{Master: userKMK, DataLen: "33"}, "datalen"},
-		{"datalen hex", plain32, testKMK, Params{Master: userKMK, DataLen: "0x20"}, "datalen"},
-		{"bad format", plain32, testKMK, Params{Format: Format(5), Master: userKMK}, "format"},
+		{"zero master", plain32, testKMK, SealOptions{}, "master"},
+		{"empty master key", plain32, nil, SealOptions{Master: userKMK}, "master key"},
+		{"huge master key", plain32, make([]byte, maxMasterKey+1), SealOptions{Master: userKMK}, "master key"},
+		{"short IV", plain32, testKMK, SealOptions{Master: userKMK, IV: testIV[:15]}, "iv"},
+		{"empty IV", plain32, testKMK, SealOptions{Master: userKMK, IV: []byte{}}, "iv"},
+		{"datalen mismatch", plain32, testKMK, SealOptions{Master: userKMK, DataLen: "33"}, "datalen"},
+		{"datalen hex", plain32, testKMK, SealOptions{Master: userKMK, DataLen: "0x20"}, "datalen"},
+		{"bad format", plain32, testKMK, SealOptions{Format: Format(5), Master: userKMK}, "format"},
 	} {
-		if _, err := Seal(c.pt, c.mk, c.p); !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field {
+		p := c.p
+		p.MasterKey = c.mk
+		if _, err := Seal(c.pt, p); !errors.Is(err, keyring.ErrInvalid) || fieldOf(t, err) != c.field {
 			t.Errorf("%s: %v, want keyring.ErrInvalid on %s", c.name, err, c.field)
 		}
 	}
-	if _, err := Seal(plain32, make([]byte, maxMasterKey), Params{Master: userKMK}); err != nil {
+	if _, err := Seal(plain32, SealOptions{MasterKey: make([]byte, maxMasterKey), Master: userKMK}); err != nil {
 		t.Errorf("32767-byte master key: %v", err)
 	}
 }
 
 // TestBlobCheck: a Blob built by hand is checked before use.
 func TestBlobCheck(t *testing.T) {
-	good, err := Seal(plain32, testKMK, Params{Master: userKMK, IV: testIV})
+	good, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,17 +557,17 @@ func TestBlobCheck(t *testing.T) {
 	if _, err := Open(nil, testKMK); fieldOf(t, err) != "blob" {
 		t.Errorf("Open(nil): %v", err)
 	}
-	if _, err := Rewrap(nil, testKMK, testKMK, userKMK); fieldOf(t, err) != "blob" {
+	if _, err := Rewrap(nil, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: testKMK, NewMaster: userKMK}); fieldOf(t, err) != "blob" {
 		t.Errorf("Rewrap(nil): %v", err)
 	}
-	if _, err := Rewrap(good, testKMK, nil, userKMK); fieldOf(t, err) != "master key" {
+	if _, err := Rewrap(good, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: nil, NewMaster: userKMK}); fieldOf(t, err) != "master key" {
 		t.Errorf("Rewrap to an empty key: %v", err)
 	}
-	if _, err := Rewrap(good, testKMK, testKMK, Master{Kind: User}); fieldOf(t, err) != "master" {
+	if _, err := Rewrap(good, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: testKMK, NewMaster: Master{Kind: UserMaster}}); fieldOf(t, err) != "master" {
 		t.Errorf("Rewrap to an empty name: %v", err)
 	}
 	// Rewrap may change the master's type, which the kernel's update cannot.
-	tr, err := Rewrap(good, testKMK, testKMK, Master{Kind: Trusted, Name: "tk"})
+	tr, err := Rewrap(good, RewrapOptions{OldMasterKey: testKMK, NewMasterKey: testKMK, NewMaster: Master{Kind: TrustedMaster, Name: "tk"}})
 	if err != nil || !strings.HasPrefix(mustMarshal(t, tr), "default trusted:tk 32 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00") {
 		t.Errorf("Rewrap to trusted: %v", err)
 	}
@@ -553,7 +576,7 @@ func TestBlobCheck(t *testing.T) {
 // TestText covers the encoding interfaces and the parser's C-string and
 // trailing-data behaviour.
 func TestText(t *testing.T) {
-	b, err := Seal(plain32, testKMK, Params{Format: Enc32, Master: userKMK, IV: testIV})
+	b, err := Seal(plain32, SealOptions{MasterKey: testKMK, Format: Enc32, Master: userKMK, IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,9 +685,9 @@ func TestEcryptfsAuthTok(t *testing.T) {
 
 func TestWipe(t *testing.T) {
 	b := seq(1, 40)
-	Wipe(b[3:])
+	keyring.Wipe(b[3:])
 	if !bytes.Equal(b, append(seq(1, 3), make([]byte, 37)...)) {
 		t.Errorf("Wipe left %x", b)
 	}
-	Wipe(nil)
+	keyring.Wipe(nil)
 }

@@ -28,7 +28,7 @@ func ExampleNewPayload() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := encrypted.NewPayload(encrypted.Enc32, m, 32)
+	p, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Enc32, Master: m, Length: 32})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func ExampleNewPayload() {
 
 // Seal existing key material under the user key "kmk" into a blob that the
 // kernel loads with "load <blob>", then open it again. The IV is fixed
-// here to get a reproducible blob; leave Params.IV nil in real use.
+// here to get a reproducible blob; leave SealOptions.IV nil in real use.
 func ExampleSeal() {
 	masterKey := make([]byte, 32) // the payload of the user key "kmk"
 	key := make([]byte, 32)       // the key material to import
@@ -49,11 +49,11 @@ func ExampleSeal() {
 	for i := range iv {
 		iv[i] = byte(0xa0 + i)
 	}
-	defer encrypted.Wipe(masterKey)
-	defer encrypted.Wipe(key)
+	defer keyring.Wipe(masterKey)
+	defer keyring.Wipe(key)
 
-	blob, err := encrypted.Seal(key, masterKey, encrypted.Params{
-		Master: encrypted.Master{Kind: encrypted.User, Name: "kmk"},
+	blob, err := encrypted.Seal(key, encrypted.SealOptions{MasterKey: masterKey,
+		Master: encrypted.Master{Kind: encrypted.UserMaster, Name: "kmk"},
 		IV:     iv,
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func ExampleSeal() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer encrypted.Wipe(plain)
+	defer keyring.Wipe(plain)
 	fmt.Printf("%x\n", plain)
 	// Output:
 	// default user:kmk 32 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00dd32382528c788a6da9a864c367830a1a26835eedbbecbe11cd13ad9ccab3da950cc32e6988a5ddc45430f583536985b1630d1a92d599d10d6d0f26ab77bfa03

@@ -10,7 +10,7 @@ import (
 )
 
 func TestWriteFile(t *testing.T) {
-	b, err := Seal(make([]byte, 32), testKMK, Params{Master: userKMK, IV: testIV})
+	b, err := Seal(make([]byte, 32), SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func (f Format) String() string {
 
 // ParseFormat parses a format word. Like the kernel, it accepts only the
 // exact, lower-case words "default", "ecryptfs" and "enc32". Errors match
-// [ErrInvalid].
+// [keyring.ErrInvalid].
 func ParseFormat(s string) (Format, error) {
 	f, ok := lookupFormat(s)
 	if !ok {
@@ -114,7 +114,7 @@ func parseDataLen(s string) (int, bool) {
 // (either case), because eCryptfs finds the key by that signature
 // (ecryptfs_sig=). The description is not covered by the blob's HMAC, so a
 // blob may be loaded under any valid description. The rules that every key
-// description obeys are not checked here. Errors match [ErrInvalid].
+// description obeys are not checked here. Errors match [keyring.ErrInvalid].
 func ValidateDescription(f Format, desc string) error {
 	return validateDescription("ValidateDescription", f, desc)
 }

@@ -21,7 +21,7 @@ func FuzzParseBlob(f *testing.F) {
 			f.Add([]byte(v.AfterUpdate.Blob))
 		}
 	}
-	legacy, err := Seal(plain32, testKMK, Params{Master: userKMK, DataLen: "032\n", IV: testIV})
+	legacy, err := Seal(plain32, SealOptions{MasterKey: testKMK, Master: userKMK, DataLen: "032\n", IV: testIV})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -70,11 +70,11 @@ func FuzzSealOpen(f *testing.F) {
 	f.Add(seq(0, 64), []byte("Sesame!"), []byte{}, uint8(Ecryptfs), "kmk2", "064")
 	f.Add(seq(0, 20), []byte{0}, []byte{}, uint8(Default), "k:k", "")
 	f.Fuzz(func(t *testing.T, pt, mk, iv []byte, format uint8, name, datalen string) {
-		p := Params{Format: Format(format % 4), Master: Master{Kind: User, Name: name}, DataLen: datalen}
+		p := SealOptions{MasterKey: mk, Format: Format(format % 4), Master: Master{Kind: UserMaster, Name: name}, DataLen: datalen}
 		if len(iv) >= ivSize {
 			p.IV = iv[:ivSize] // otherwise random
 		}
-		b, err := Seal(pt, mk, p)
+		b, err := Seal(pt, p)
 		if err != nil {
 			if !errors.Is(err, keyring.ErrInvalid) {
 				t.Fatalf("Seal: %v, want an keyring.ErrInvalid", err)

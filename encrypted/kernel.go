@@ -24,20 +24,51 @@ import (
 // process that dies in the middle of Import.
 const tempMasterLife = time.Minute
 
+// New adds to dest a new encrypted key described desc whose data the kernel
+// generates ("new [format] master length", see [NewPayload] and
+// [Options]), and returns it. desc must suit o.Format (see
+// [ValidateDescription]). The kernel does not look the master key up
+// here: a missing master shows when the key is read ([ReadBlob]).
+//
+// Errors: keyring.ErrInvalid (input refused before the call, or dest
+// already has an encrypted key described desc: the kernel then treats the
+// add as an update, which refuses "new"), keyring.ErrNotSupported
+// (CONFIG_ENCRYPTED_KEYS is off), and the errors of keyring.Keyring.Add.
+func New(dest keyring.Keyring, desc string, o Options) (keyring.Key, error) {
+	if err := validateDescription("New", o.Format, desc); err != nil {
+		return keyring.Key{}, err
+	}
+	p, err := newPayload("New", o.Format, o.Master, o.length(), nil)
+	if err != nil {
+		return keyring.Key{}, err
+	}
+	k, err := dest.Add("encrypted", desc, p)
+	if err != nil {
+		return keyring.Key{}, addError(dest, desc, "new", err, nil)
+	}
+	return k, nil
+}
+
 // Load adds an encrypted key described desc to dest from the blob b
 // ("load"), and returns it. The kernel needs b's master key, verifies the
 // HMAC and holds the decrypted data.
 //
 // Errors: keyring.ErrNotFound (the master key is not reachable),
-// ErrInvalid (the blob does not verify under it, desc does not suit an
-// Ecryptfs key, or dest already has an encrypted key described desc: the
-// kernel then treats the add as an update, which refuses "load"), and the
-// errors of keyring.Keyring.Add.
+// keyring.ErrRevoked (it is revoked), keyring.ErrInvalid (input refused
+// before the call; desc does not suit an Ecryptfs key; dest already has an
+// encrypted key described desc: the kernel then treats the add as an
+// update, which refuses "load"; or the blob does not verify under its
+// master, which also matches [ErrBadHMAC]), and the errors of
+// keyring.Keyring.Add.
 func Load(dest keyring.Keyring, desc string, b *Blob) (keyring.Key, error) {
-	if err := validateDescription("Load", b.Format, desc); err != nil {
+	const op = "Load"
+	if _, err := b.check(op); err != nil {
 		return keyring.Key{}, err
 	}
-	p, err := LoadPayload(b)
+	if err := validateDescription(op, b.Format, desc); err != nil {
+		return keyring.Key{}, err
+	}
+	p, err := loadPayload(op, b)
 	if err != nil {
 		return keyring.Key{}, err
 	}
@@ -70,7 +101,7 @@ func addError(dest keyring.Keyring, desc, cmd string, err error, b *Blob) error 
 
 // ReadBlob reads an encrypted key's blob (KEYCTL_READ): the kernel
 // encrypts the key's data under its current master, which must be
-// reachable.
+// reachable (keyring.ErrNotFound otherwise).
 func ReadBlob(k keyring.Key) (*Blob, error) {
 	text, err := k.Read()
 	if err != nil {
@@ -79,13 +110,32 @@ func ReadBlob(k keyring.Key) (*Blob, error) {
 	return ParseBlob(text)
 }
 
+// Update moves the encrypted key k from master o.From to master o.To with
+// the kernel's "update" (KEYCTL_UPDATE, see [UpdatePayload]). The kernel
+// keeps the key's data and looks up neither master: a missing o.To shows
+// when the key is next read. It cannot change the master's type; see
+// [Migrate] for a user to trusted move.
+//
+// Errors: keyring.ErrInvalid (input refused before the call, or k is not
+// an encrypted key under a master of o.To's type), and the errors of
+// keyring.Key.Update.
+func Update(k keyring.Key, o UpdateOptions) error {
+	p, err := updatePayload("Update", o)
+	if err != nil {
+		return err
+	}
+	return k.Update(p)
+}
+
 // ImportOptions are the parameters of Import.
 type ImportOptions struct {
 	// Format of the new key; its size rule applies to the key material.
+	// Zero is Default.
 	Format Format
-	// Master is the master key the imported key ends up under. A User
-	// master must be reachable when the blob is read at the end; a
-	// Trusted one needs a kernel that accepts user-provided data.
+	// Master is the master key the imported key ends up under; it is
+	// required. A UserMaster master must be reachable when the blob is
+	// read at the end; a TrustedMaster one needs a kernel that accepts
+	// user-provided data.
 	Master Master
 }
 
@@ -94,7 +144,8 @@ type ImportOptions struct {
 // its blob (what the kernel reads back, to be stored and loaded later).
 //
 // The kernel creates encrypted keys from caller-chosen data only with
-// CONFIG_USER_DECRYPTED_DATA. Import works without it for User masters:
+// CONFIG_USER_DECRYPTED_DATA. Import works without it for UserMaster
+// masters:
 //
 //  1. a random 32-byte temporary master key is added, as a user key
 //     "kernkeys-import:<random>", to the calling thread's session keyring
@@ -105,7 +156,7 @@ type ImportOptions struct {
 //     the data;
 //  4. the key is switched to o.Master ("update") and its blob read back.
 //
-// For a Trusted master, whose type the kernel's update cannot switch to,
+// For a TrustedMaster master, whose type the kernel's update cannot switch to,
 // Import uses "new ... <data>" directly and fails with
 // keyring.ErrNotSupported where the kernel lacks CONFIG_USER_DECRYPTED_DATA.
 //
@@ -113,6 +164,9 @@ type ImportOptions struct {
 // revoked: nothing is left behind. Every buffer Import makes that holds the
 // plaintext or the temporary master key is wiped; plaintext itself belongs
 // to the caller.
+//
+// Errors: keyring.ErrInvalid (input refused before any call), and the
+// errors of [Load], [Update] and [ReadBlob].
 func Import(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (k keyring.Key, b *Blob, err error) {
 	const op = "Import"
 	if err := o.Format.checkDataLen(op, len(plaintext)); err != nil {
@@ -130,7 +184,7 @@ func Import(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions
 			k = keyring.Key{}
 		}
 	}()
-	if o.Master.Kind == Trusted {
+	if o.Master.Kind == TrustedMaster {
 		k, err = importWithData(dest, desc, plaintext, o)
 	} else {
 		k, err = importSealed(dest, desc, plaintext, o)
@@ -144,11 +198,11 @@ func Import(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions
 
 // importWithData creates the key from "new <format> <master> <len> <hex>".
 func importWithData(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (keyring.Key, error) {
-	p, err := NewPayloadWithData(o.Format, o.Master, plaintext)
+	p, err := newPayload("Import", o.Format, o.Master, len(plaintext), plaintext)
 	if err != nil {
 		return keyring.Key{}, err
 	}
-	defer Wipe(p)
+	defer keyring.Wipe(p)
 	k, err := dest.Add("encrypted", desc, p)
 	var ke *keyring.Error
 	if errors.As(err, &ke) && errors.Is(err, keyring.ErrInvalid) {
@@ -166,10 +220,10 @@ func importWithData(dest keyring.Keyring, desc string, plaintext []byte, o Impor
 func importSealed(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (k keyring.Key, err error) {
 	var nonce [8]byte
 	mk := make([]byte, 32)
-	defer Wipe(mk)
+	defer keyring.Wipe(mk)
 	rand.Read(mk) // never fails: it would crash the program first
 	rand.Read(nonce[:])
-	temp := Master{Kind: User, Name: "kernkeys-import:" + hex.EncodeToString(nonce[:])}
+	temp := Master{Kind: UserMaster, Name: "kernkeys-import:" + hex.EncodeToString(nonce[:])}
 	session := keyring.Session()
 	tk, err := session.Add("user", temp.Name, mk)
 	if err != nil {
@@ -183,41 +237,51 @@ func importSealed(dest keyring.Keyring, desc string, plaintext []byte, o ImportO
 		return keyring.Key{}, err
 	}
 
-	blob, err := Seal(plaintext, mk, Params{Format: o.Format, Master: temp})
+	blob, err := seal("Import", plaintext, SealOptions{MasterKey: mk, Master: temp, Format: o.Format})
 	if err != nil {
 		return keyring.Key{}, err
 	}
 	if k, err = Load(dest, desc, blob); err != nil {
 		return keyring.Key{}, err
 	}
-	up, err := UpdatePayload(temp, o.Master)
-	if err != nil {
-		return k, err
-	}
-	return k, k.Update(up)
+	return k, Update(k, UpdateOptions{From: temp, To: o.Master})
+}
+
+// MigrateOptions are the parameters of [Migrate].
+type MigrateOptions struct {
+	// To is the master the key ends up under; it is required.
+	To Master
 }
 
 // Migrate loads the blob b (whose master must be reachable) as an
-// encrypted key described desc in dest, switches it to the master to with
-// the kernel's update, and returns the key and its new blob. The key data
-// never leaves the kernel.
+// encrypted key described desc in dest, switches it to the master o.To
+// with the kernel's update, and returns the key and its new blob. The key
+// data never leaves the kernel.
 //
-// The kernel's update cannot change the master's type. From a User master
-// to a Trusted one, Migrate therefore opens b in userspace with the user
-// master's key (read from the kernel: the caller's keyrings must hold it,
-// as they must for the kernel to load b) and imports the data under to as
-// [Import] does, which needs CONFIG_USER_DECRYPTED_DATA; the data and the
-// master key pass through this process's memory and are wiped. From
-// Trusted to User there is no way: the trusted master's key never leaves
-// the TPM, and the kernel does not reveal an encrypted key's data.
+// The kernel's update cannot change the master's type. From a UserMaster
+// master to a TrustedMaster one, Migrate therefore opens b in userspace
+// with the user master's key (read from the kernel: the caller's keyrings
+// must hold it, as they must for the kernel to load b) and imports the
+// data under o.To as [Import] does, which needs
+// CONFIG_USER_DECRYPTED_DATA (keyring.ErrNotSupported otherwise); the data
+// and the master key pass through this process's memory and are wiped.
+// From TrustedMaster to UserMaster there is no way (keyring.ErrInvalid):
+// the trusted master's key never leaves the TPM, and the kernel does not
+// reveal an encrypted key's data.
 //
-// On failure the key is unlinked from dest.
-func Migrate(dest keyring.Keyring, desc string, b *Blob, to Master) (k keyring.Key, nb *Blob, err error) {
-	if b.Master.Kind == User && to.Kind == Trusted {
+// On failure the key is unlinked from dest. Errors: those of [Load],
+// [Update], [ReadBlob] and [Import].
+func Migrate(dest keyring.Keyring, desc string, b *Blob, o MigrateOptions) (k keyring.Key, nb *Blob, err error) {
+	const op = "Migrate"
+	if _, err := b.check(op); err != nil {
+		return keyring.Key{}, nil, err
+	}
+	to := o.To
+	if b.Master.Kind == UserMaster && to.Kind == TrustedMaster {
 		return migrateToTrusted(dest, desc, b, to)
 	}
-	up, err := UpdatePayload(b.Master, to)
-	if err != nil {
+	uo := UpdateOptions{From: b.Master, To: to}
+	if _, err := updatePayload(op, uo); err != nil {
 		return keyring.Key{}, nil, err
 	}
 	if k, err = Load(dest, desc, b); err != nil {
@@ -229,7 +293,7 @@ func Migrate(dest keyring.Keyring, desc string, b *Blob, to Master) (k keyring.K
 			k = keyring.Key{}
 		}
 	}()
-	if err = k.Update(up); err != nil {
+	if err = Update(k, uo); err != nil {
 		return k, nil, err
 	}
 	nb, err = ReadBlob(k)
@@ -250,11 +314,11 @@ func migrateToTrusted(dest keyring.Keyring, desc string, b *Blob, to Master) (ke
 	if err != nil {
 		return keyring.Key{}, nil, err
 	}
-	defer Wipe(masterKey)
+	defer keyring.Wipe(masterKey)
 	plain, err := open("Migrate", b, masterKey)
 	if err != nil {
 		return keyring.Key{}, nil, err
 	}
-	defer Wipe(plain)
+	defer keyring.Wipe(plain)
 	return Import(dest, desc, plain, ImportOptions{Format: b.Format, Master: to})
 }

@@ -19,7 +19,7 @@ func BenchmarkKernelLoad(b *testing.B) {
 			if _, err := s.Add("user", userKMK.Name, testKMK); err != nil {
 				b.Fatal(err)
 			}
-			blob, err := Seal(seq(0, n), testKMK, Params{Master: userKMK, IV: testIV})
+			blob, err := Seal(seq(0, n), SealOptions{MasterKey: testKMK, Master: userKMK, IV: testIV})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -51,11 +51,13 @@ func readBlob(t *testing.T, k keyring.Key) *Blob {
 	return b
 }
 
-var kernelFormats = []struct {
+type kernelFormat struct {
 	format Format
 	size   int
 	desc   string
-}{
+}
+
+var kernelFormats = []kernelFormat{
 	{Default, 32, "ek-default"},
 	{Default, 20, "ek-default20"},
 	{Default, 4096, "ek-default4096"},
@@ -68,10 +70,10 @@ var kernelFormats = []struct {
 // the same bytes and equals our Rewrap of the first blob.
 func TestKernelMadeBlobsOpen(t *testing.T) {
 	s := kernelSession(t)
-	user := Master{Kind: User, Name: "kmk"}
-	user2 := Master{Kind: User, Name: "kmk2"}
+	user := Master{Kind: UserMaster, Name: "kmk"}
+	user2 := Master{Kind: UserMaster, Name: "kmk2"}
 	for _, c := range kernelFormats {
-		p, err := NewPayload(c.format, user, c.size)
+		p, err := NewPayload(Options{Format: c.format, Master: user, Length: c.size})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +83,7 @@ func TestKernelMadeBlobsOpen(t *testing.T) {
 		if len(plain) != c.size {
 			t.Errorf("%v/%d: opened %d bytes", c.format, c.size, len(plain))
 		}
-		up, _ := UpdatePayload(user, user2)
+		up, _ := UpdatePayload(UpdateOptions{From: user, To: user2})
 		if err := k.Update(up); err != nil {
 			t.Fatal(err)
 		}
@@ -89,12 +91,44 @@ func TestKernelMadeBlobsOpen(t *testing.T) {
 		if got := mustOpen(t, b2, kmk2); !bytes.Equal(got, plain) {
 			t.Errorf("%v/%d: the kernel's blob under kmk2 opens to other bytes", c.format, c.size)
 		}
-		re, err := Rewrap(b1, kmk, kmk2, user2)
+		re, err := Rewrap(b1, RewrapOptions{OldMasterKey: kmk, NewMasterKey: kmk2, NewMaster: user2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if mustMarshal(t, re) != mustMarshal(t, b2) {
 			t.Errorf("%v/%d: Rewrap differs from the kernel's update", c.format, c.size)
+		}
+	}
+}
+
+// New makes keys the kernel generates, of the size Options asks for (zero:
+// the format's default), and Update moves them to another master keeping
+// their data.
+func TestNewAndUpdate(t *testing.T) {
+	s := kernelSession(t)
+	user := Master{Kind: UserMaster, Name: "kmk"}
+	user2 := Master{Kind: UserMaster, Name: "kmk2"}
+	cases := append(slices.Clone(kernelFormats),
+		kernelFormat{Default, 0, "ek-zero"}, kernelFormat{Ecryptfs, 0, "fedcba9876543210"})
+	for _, c := range cases {
+		k, err := New(s, c.desc, Options{Master: user, Format: c.format, Length: c.size})
+		if err != nil {
+			t.Fatalf("%v/%d: %v", c.format, c.size, err)
+		}
+		want := c.size
+		if want == 0 {
+			want = map[Format]int{Default: 32, Ecryptfs: 64}[c.format]
+		}
+		b := readBlob(t, k)
+		plain := mustOpen(t, b, kmk)
+		if len(plain) != want || b.Format != c.format || b.Master != user {
+			t.Errorf("%v/%d: %d bytes, %v under %v", c.format, c.size, len(plain), b.Format, b.Master)
+		}
+		if err := Update(k, UpdateOptions{From: user, To: user2}); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustOpen(t, readBlob(t, k), kmk2); !bytes.Equal(got, plain) {
+			t.Errorf("%v/%d: after Update the key holds other bytes", c.format, c.size)
 		}
 	}
 }
@@ -106,7 +140,7 @@ func TestSealedBlobsLoad(t *testing.T) {
 	for _, c := range kernelFormats {
 		plain := make([]byte, c.size)
 		rand.Read(plain)
-		b, err := Seal(plain, kmk, Params{Format: c.format, Master: Master{Kind: User, Name: "kmk"}})
+		b, err := Seal(plain, SealOptions{MasterKey: kmk, Format: c.format, Master: Master{Kind: UserMaster, Name: "kmk"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +151,7 @@ func TestSealedBlobsLoad(t *testing.T) {
 		if got := readBlob(t, k); mustMarshal(t, got) != mustMarshal(t, b) {
 			t.Errorf("%v/%d: read back a different blob", c.format, c.size)
 		}
-		up, _ := UpdatePayload(Master{Kind: User, Name: "kmk"}, Master{Kind: User, Name: "kmk2"})
+		up, _ := UpdatePayload(UpdateOptions{From: Master{Kind: UserMaster, Name: "kmk"}, To: Master{Kind: UserMaster, Name: "kmk2"}})
 		if err := k.Update(up); err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +160,7 @@ func TestSealedBlobsLoad(t *testing.T) {
 		}
 	}
 	// A blob that does not verify is refused.
-	b, _ := Seal(make([]byte, 32), kmk, Params{Master: Master{Kind: User, Name: "kmk"}})
+	b, _ := Seal(make([]byte, 32), SealOptions{MasterKey: kmk, Master: Master{Kind: UserMaster, Name: "kmk"}})
 	b.HMAC[0] ^= 1
 	_, err := Load(s, "tampered", b)
 	if !errors.Is(err, keyring.ErrInvalid) {
@@ -155,7 +189,7 @@ func TestImport(t *testing.T) {
 		plain := make([]byte, c.size)
 		rand.Read(plain)
 		orig := slices.Clone(plain)
-		k, b, err := Import(s, c.desc, plain, ImportOptions{Format: c.format, Master: Master{Kind: User, Name: "kmk2"}})
+		k, b, err := Import(s, c.desc, plain, ImportOptions{Format: c.format, Master: Master{Kind: UserMaster, Name: "kmk2"}})
 		if err != nil {
 			t.Fatalf("%v/%d: %v", c.format, c.size, err)
 		}
@@ -187,7 +221,7 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	plain := make([]byte, 32)
 
 	// The target master is absent: the final read fails.
-	_, _, err := Import(s, "ek", plain, ImportOptions{Master: Master{Kind: User, Name: "absent"}})
+	_, _, err := Import(s, "ek", plain, ImportOptions{Master: Master{Kind: UserMaster, Name: "absent"}})
 	if !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("import under an absent master: %v, want ErrNotFound", err)
 	}
@@ -200,12 +234,12 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	if err := locked.Restrict("", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = Import(locked, "ek", plain, ImportOptions{Master: Master{Kind: User, Name: "kmk"}})
+	_, _, err = Import(locked, "ek", plain, ImportOptions{Master: Master{Kind: UserMaster, Name: "kmk"}})
 	if !errors.Is(err, keyring.ErrPermission) {
 		t.Errorf("import into a locked keyring: %v, want ErrPermission", err)
 	}
 	// Refused before any system call.
-	_, _, err = Import(s, "not-hex", make([]byte, 64), ImportOptions{Format: Ecryptfs, Master: Master{Kind: User, Name: "kmk"}})
+	_, _, err = Import(s, "not-hex", make([]byte, 64), ImportOptions{Format: Ecryptfs, Master: Master{Kind: UserMaster, Name: "kmk"}})
 	if !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("ecryptfs import with a bad description: %v", err)
 	}
@@ -223,7 +257,7 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 func TestImportTrustedMaster(t *testing.T) {
 	s := kernelSession(t)
 	before := linksOf(t, s)
-	_, _, err := Import(s, "ek", make([]byte, 32), ImportOptions{Master: Master{Kind: Trusted, Name: "tk"}})
+	_, _, err := Import(s, "ek", make([]byte, 32), ImportOptions{Master: Master{Kind: TrustedMaster, Name: "tk"}})
 	if keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
 		// The import is possible; the master is missing.
 		if !errors.Is(err, keyring.ErrNotFound) {
@@ -244,7 +278,7 @@ func TestImportTrustedMaster(t *testing.T) {
 func TestUserDecryptedData(t *testing.T) {
 	s := kernelSession(t)
 	has := keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA")
-	m := Master{Kind: User, Name: "kmk"}
+	m := Master{Kind: UserMaster, Name: "kmk"}
 	for _, c := range []struct {
 		format Format
 		desc   string
@@ -252,7 +286,7 @@ func TestUserDecryptedData(t *testing.T) {
 	}{{Default, "ud-default", 48}, {Enc32, "ud-enc32", 32}, {Ecryptfs, "0123456789abcdef", 64}} {
 		plain := make([]byte, c.n)
 		rand.Read(plain)
-		payload, err := NewPayloadWithData(c.format, m, plain)
+		payload, err := NewPayloadWithData(plain, Options{Format: c.format, Master: m})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +301,7 @@ func TestUserDecryptedData(t *testing.T) {
 			t.Fatalf("%v: %v", c.format, err)
 		}
 		kb := readBlob(t, k)
-		ours, err := Seal(plain, kmk, Params{Format: c.format, Master: m, IV: kb.IV[:]})
+		ours, err := Seal(plain, SealOptions{MasterKey: kmk, Format: c.format, Master: m, IV: kb.IV[:]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,8 +321,8 @@ func TestMigrate(t *testing.T) {
 	s := kernelSession(t)
 	plain := make([]byte, 32)
 	rand.Read(plain)
-	b, _ := Seal(plain, kmk, Params{Format: Enc32, Master: Master{Kind: User, Name: "kmk"}})
-	k, nb, err := Migrate(s, "nvdimm:test", b, Master{Kind: User, Name: "kmk2"})
+	b, _ := Seal(plain, SealOptions{MasterKey: kmk, Format: Enc32, Master: Master{Kind: UserMaster, Name: "kmk"}})
+	k, nb, err := Migrate(s, "nvdimm:test", b, MigrateOptions{To: Master{Kind: UserMaster, Name: "kmk2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +336,7 @@ func TestMigrate(t *testing.T) {
 	// User to trusted goes through userspace and Import: refused without
 	// CONFIG_USER_DECRYPTED_DATA, and here the trusted master is missing
 	// (trusted/'s TestKernelMigrateToTrusted does it for real).
-	_, _, err = Migrate(s, "x", b, Master{Kind: Trusted, Name: "tk"})
+	_, _, err = Migrate(s, "x", b, MigrateOptions{To: Master{Kind: TrustedMaster, Name: "tk"}})
 	if keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
 		if !errors.Is(err, keyring.ErrNotFound) {
 			t.Errorf("migrating user to a missing trusted master: %v, want ErrNotFound", err)
@@ -311,12 +345,12 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("migrating user to trusted: %v, want ErrNotSupported", err)
 	}
 	tb := *b
-	tb.Master = Master{Kind: Trusted, Name: "tk"}
-	if _, _, err := Migrate(s, "x", &tb, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, keyring.ErrInvalid) {
+	tb.Master = Master{Kind: TrustedMaster, Name: "tk"}
+	if _, _, err := Migrate(s, "x", &tb, MigrateOptions{To: Master{Kind: UserMaster, Name: "kmk2"}}); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("migrating trusted to user: %v, want keyring.ErrInvalid", err)
 	}
 	b.HMAC[3] ^= 1
-	if _, _, err := Migrate(s, "x", b, Master{Kind: User, Name: "kmk2"}); !errors.Is(err, keyring.ErrInvalid) {
+	if _, _, err := Migrate(s, "x", b, MigrateOptions{To: Master{Kind: UserMaster, Name: "kmk2"}}); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("migrating a tampered blob: %v, want keyring.ErrInvalid", err)
 	}
 	if after := linksOf(t, s); !slices.Equal(before, after) {
@@ -349,7 +383,7 @@ func TestKeyctlInterop(t *testing.T) {
 		if c.size > len(plain) {
 			continue
 		}
-		b, _ := Seal(plain[:c.size], kmk, Params{Format: c.format, Master: Master{Kind: User, Name: "kmk"}})
+		b, _ := Seal(plain[:c.size], SealOptions{MasterKey: kmk, Format: c.format, Master: Master{Kind: UserMaster, Name: "kmk"}})
 		id := keyctl("add", "encrypted", c.desc, "load "+mustMarshal(t, b), "@s")
 		if got := keyctl("pipe", id); got != mustMarshal(t, b) {
 			t.Errorf("%v: keyctl pipe of our loaded blob differs", c.format)
@@ -361,21 +395,21 @@ func TestKeyctlInterop(t *testing.T) {
 // running kernel.
 func TestKernelStateEdgeCases(t *testing.T) {
 	s := kernelSession(t)
-	user := Master{Kind: User, Name: "kmk"}
-	b, _ := Seal(make([]byte, 32), kmk, Params{Master: user})
+	user := Master{Kind: UserMaster, Name: "kmk"}
+	b, _ := Seal(make([]byte, 32), SealOptions{MasterKey: kmk, Master: user})
 
 	b.Master.Name = "absent"
-	missing, _ := Seal(make([]byte, 32), kmk, Params{Master: b.Master})
+	missing, _ := Seal(make([]byte, 32), SealOptions{MasterKey: kmk, Master: b.Master})
 	if _, err := Load(s, "load-missing", missing); !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("load, master missing: %v, want ErrNotFound", err)
 	}
 
-	p, _ := NewPayload(Default, user, 32)
+	p, _ := NewPayload(Options{Format: Default, Master: user, Length: 32})
 	k := add(t, s, "twice", p)
 	if _, err := s.Add("encrypted", "twice", p); !errors.Is(err, keyring.ErrInvalid) {
 		t.Errorf("add_key twice with the same description: %v, want keyring.ErrInvalid ('new' becomes an update)", err)
 	}
-	up, _ := UpdatePayload(user, Master{Kind: User, Name: "absent"})
+	up, _ := UpdatePayload(UpdateOptions{From: user, To: Master{Kind: UserMaster, Name: "absent"}})
 	if err := k.Update(up); err != nil {
 		t.Errorf("update to a missing master: %v (the kernel does not look it up)", err)
 	}
@@ -390,7 +424,7 @@ func TestKernelStateEdgeCases(t *testing.T) {
 	if err := rm.Revoke(); err != nil {
 		t.Fatal(err)
 	}
-	revoked, _ := Seal(make([]byte, 32), kmk, Params{Master: Master{Kind: User, Name: "revoked-master"}})
+	revoked, _ := Seal(make([]byte, 32), SealOptions{MasterKey: kmk, Master: Master{Kind: UserMaster, Name: "revoked-master"}})
 	if _, err := Load(s, "load-revoked", revoked); !errors.Is(err, keyring.ErrRevoked) {
 		t.Errorf("load, master revoked: %v, want ErrRevoked", err)
 	}

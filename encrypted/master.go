@@ -10,20 +10,21 @@ import (
 type MasterKind uint8
 
 const (
-	// User is a "user" key: its whole payload (1 to 32767 bytes) is the
-	// master key.
-	User MasterKind = iota + 1
-	// Trusted is a "trusted" key (CONFIG_TRUSTED_KEYS): its unsealed key
-	// bytes are the master key. The kernel never shows them to userspace.
-	Trusted
+	// UserMaster is a "user" key: its whole payload (1 to 32767 bytes) is
+	// the master key.
+	UserMaster MasterKind = iota + 1
+	// TrustedMaster is a "trusted" key (CONFIG_TRUSTED_KEYS): its unsealed
+	// key bytes are the master key. The kernel never shows them to
+	// userspace.
+	TrustedMaster
 )
 
 // String returns "user" or "trusted", the prefix used in descriptors.
 func (k MasterKind) String() string {
 	switch k {
-	case User:
+	case UserMaster:
 		return "user"
-	case Trusted:
+	case TrustedMaster:
 		return "trusted"
 	}
 	return "MasterKind(" + strconv.Itoa(int(k)) + ")"
@@ -44,7 +45,7 @@ type Master struct {
 // "trusted:NAME", the "key-type:master-key-name" of the kernel's payload
 // grammar and the handle that ndctl's --key_handle takes. The prefix is
 // case-sensitive, as in the kernel's valid_master_desc(). Errors match
-// [ErrInvalid].
+// [keyring.ErrInvalid].
 func ParseMaster(s string) (Master, error) {
 	return parseMaster("ParseMaster", s)
 }
@@ -57,9 +58,9 @@ func parseMaster(op, s string) (Master, error) {
 	var m Master
 	switch kind {
 	case "user":
-		m.Kind = User
+		m.Kind = UserMaster
 	case "trusted":
-		m.Kind = Trusted
+		m.Kind = TrustedMaster
 	case "encrypted", "logon":
 		return Master{}, invalid(op, "master", kind+" keys cannot be master keys: the kernel accepts only user:NAME and trusted:NAME")
 	default:
@@ -79,8 +80,8 @@ func (m Master) String() string {
 
 // check reports whether the kernel would accept m as a master descriptor.
 func (m Master) check(op string) error {
-	if m.Kind != User && m.Kind != Trusted {
-		return invalid(op, "master", "type must be User or Trusted")
+	if m.Kind != UserMaster && m.Kind != TrustedMaster {
+		return invalid(op, "master", "type must be UserMaster or TrustedMaster")
 	}
 	if m.Name == "" {
 		return invalid(op, "master", "name is empty")

@@ -6,24 +6,53 @@ import (
 	"strconv"
 )
 
+// Options are the parameters of a new encrypted key, one whose data the
+// kernel generates: [New] and [NewPayload]. Only Master is required; the
+// zero values of the others are the usual key.
+type Options struct {
+	// Master names the master key the key's data is encrypted under; the
+	// zero Master is refused. The kernel does not look it up at "new",
+	// only when the key is read or loaded.
+	Master Master
+	// Format is the key's format. Zero is Default.
+	Format Format
+	// Length is the number of bytes of key data, within the format's
+	// size rule (see [Format]). Zero means 32, or 64 for Ecryptfs, the one
+	// size that format holds.
+	Length int
+}
+
+// length returns o.Length with its zero value resolved.
+func (o Options) length() int {
+	switch {
+	case o.Length != 0:
+		return o.Length
+	case o.Format == Ecryptfs:
+		return ecryptfsDataLen
+	}
+	return enc32DataLen
+}
+
 // NewPayload returns the add_key payload that makes a new encrypted key of
-// format f holding length random bytes, encrypted under m:
+// format o.Format holding o.Length random bytes, encrypted under o.Master:
 //
 //	new <format> <type>:<name> <length>
 //
 // The format word is always written, even for Default. The kernel does not
 // look up the master key at "new" (only when the key is read), so a
 // missing master key is not an error here. For an Ecryptfs key the key's
-// description must also pass [ValidateDescription]. Errors match
-// [ErrInvalid].
-func NewPayload(f Format, m Master, length int) ([]byte, error) {
-	return newPayload("NewPayload", f, m, length, nil)
+// description must also pass [ValidateDescription]. [New] makes the key
+// with it. Errors match [keyring.ErrInvalid].
+func NewPayload(o Options) ([]byte, error) {
+	return newPayload("NewPayload", o.Format, o.Master, o.length(), nil)
 }
 
 // NewPayloadWithData returns the add_key payload that makes a new
-// encrypted key of format f holding data, encrypted under m:
+// encrypted key of format o.Format holding data, encrypted under o.Master:
 //
 //	new <format> <type>:<name> <len(data)> <hex(data)>
+//
+// o.Length must be zero or len(data).
 //
 // The kernel accepts it only when its module parameter
 // encrypted_keys.user_decrypted_data is on (CONFIG_USER_DECRYPTED_DATA=y,
@@ -36,10 +65,14 @@ func NewPayload(f Format, m Master, length int) ([]byte, error) {
 // fails with ENOKEY (seen on Linux 6.1 in the VM; [Import] reads the blob
 // at once, so it reports the missing master).
 //
-// The payload contains data in hex: the caller owns it and should [Wipe]
-// it after use. Errors match [ErrInvalid].
-func NewPayloadWithData(f Format, m Master, data []byte) ([]byte, error) {
-	return newPayload("NewPayloadWithData", f, m, len(data), data)
+// The payload contains data in hex: the caller owns it and should wipe it
+// with keyring.Wipe after use. Errors match [keyring.ErrInvalid].
+func NewPayloadWithData(data []byte, o Options) ([]byte, error) {
+	const op = "NewPayloadWithData"
+	if o.Length != 0 && o.Length != len(data) {
+		return nil, invalid(op, "Options.Length", "is "+strconv.Itoa(o.Length)+" but the data has "+strconv.Itoa(len(data))+" bytes; leave it zero")
+	}
+	return newPayload(op, o.Format, o.Master, len(data), data)
 }
 
 func newPayload(op string, f Format, m Master, n int, data []byte) ([]byte, error) {
@@ -78,9 +111,13 @@ func newPayload(op string, f Format, m Master, n int, data []byte) ([]byte, erro
 // The kernel looks up b.Master, verifies the HMAC and decrypts; it fails
 // with ENOKEY if the master key is not reachable from the caller's
 // keyrings. For an Ecryptfs blob the key's description must pass
-// [ValidateDescription]. Errors match [ErrInvalid].
+// [ValidateDescription]. [Load] makes the key with it. Errors match
+// [keyring.ErrInvalid].
 func LoadPayload(b *Blob) ([]byte, error) {
-	const op = "LoadPayload"
+	return loadPayload("LoadPayload", b)
+}
+
+func loadPayload(op string, b *Blob) ([]byte, error) {
 	p, err := b.appendText(op, append([]byte(nil), loadKeyword...))
 	if err != nil {
 		return nil, err
@@ -91,27 +128,41 @@ func LoadPayload(b *Blob) ([]byte, error) {
 	return p, nil
 }
 
+// UpdateOptions are the parameters of the kernel's "update": [Update] and
+// [UpdatePayload]. Both masters are required.
+type UpdateOptions struct {
+	// From is the key's current master. Its Kind must equal To's: the
+	// kernel's update cannot change the master's type.
+	From Master
+	// To is the master the key moves to.
+	To Master
+}
+
 // UpdatePayload returns the KEYCTL_UPDATE payload that moves an encrypted
-// key from master from to master to:
+// key from master o.From to master o.To:
 //
 //	update <type>:<name>
 //
 // The kernel keeps the key's data, format, datalen and IV; it looks up
 // neither master key (see [Rewrap] for the same change done in userspace).
-// It refuses to change the master's type, so from.Kind must equal to.Kind.
-// The payload may not exceed the page size. Errors match [ErrInvalid].
-func UpdatePayload(from, to Master) ([]byte, error) {
-	const op = "UpdatePayload"
-	if err := from.check(op); err != nil {
+// It refuses to change the master's type, so o.From.Kind must equal
+// o.To.Kind. The payload may not exceed the page size. [Update] updates
+// the key with it. Errors match [keyring.ErrInvalid].
+func UpdatePayload(o UpdateOptions) ([]byte, error) {
+	return updatePayload("UpdatePayload", o)
+}
+
+func updatePayload(op string, o UpdateOptions) ([]byte, error) {
+	if err := o.From.check(op); err != nil {
 		return nil, err
 	}
-	if err := to.check(op); err != nil {
+	if err := o.To.check(op); err != nil {
 		return nil, err
 	}
-	if from.Kind != to.Kind {
+	if o.From.Kind != o.To.Kind {
 		return nil, invalid(op, "master", "the kernel's update cannot change the master key type between user and trusted")
 	}
-	p := append([]byte("update "), to.String()...)
+	p := append([]byte("update "), o.To.String()...)
 	if len(p) > min(os.Getpagesize(), maxPayload) {
 		return nil, invalid(op, "payload", "is longer than the page size")
 	}

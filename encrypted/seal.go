@@ -22,11 +22,19 @@ const (
 // maxMasterKey is the largest master key: the payload limit of a user key.
 const maxMasterKey = 32767
 
-// Params describes the blob that [Seal] makes. The zero value, with a
-// Master filled in, seals Default-format data under a random IV.
-type Params struct {
-	Format Format
+// SealOptions are the parameters of [Seal]: the master key, and the blob
+// to make. MasterKey and Master are required; the zero values of the
+// others seal Default-format data under a random IV.
+type SealOptions struct {
+	// MasterKey is the master key's payload: the whole payload of the
+	// user key that Master names (or the unsealed bytes of a trusted key,
+	// which the kernel never shows to userspace). It belongs to the
+	// caller; Seal does not keep it.
+	MasterKey []byte
+	// Master names the master key in the blob.
 	Master Master
+	// Format is the blob's format. Zero is Default.
+	Format Format
 	// DataLen is the datalen token to write, verbatim; it is covered by the
 	// HMAC. Empty means the decimal length of the plaintext. Other
 	// spellings that kstrtol accepts ("032", "+32", "32\n") exist only to
@@ -38,36 +46,34 @@ type Params struct {
 	IV []byte
 }
 
-// Seal encrypts plaintext under masterKey into the blob that the kernel
+// Seal encrypts plaintext under o.MasterKey into the blob that the kernel
 // would make for the same key, IV and parameters: the result, marshalled
-// with [Blob.MarshalText] and given to the kernel with [LoadPayload],
-// loads as an encrypted key holding plaintext, and reads back as the same
-// bytes. This is how key material made elsewhere becomes an encrypted key
-// when the kernel does not accept user-provided data (see
+// with [Blob.MarshalText] and given to the kernel with [Load] (or
+// [LoadPayload]), loads as an encrypted key holding plaintext, and reads
+// back as the same bytes. This is how key material made elsewhere becomes
+// an encrypted key when the kernel does not accept user-provided data (see
 // [NewPayloadWithData]).
 //
-// masterKey is the master key's payload: the whole payload of the user key
-// that p.Master names (or the unsealed bytes of a trusted key, which the
-// kernel never shows to userspace). The encryption key is
-// SHA-256("ENC_KEY\0" || masterKey || 0x00), the HMAC key is
-// SHA-256("AUTH_KEY\0" || masterKey), both zero-padded to 32 bytes before
-// hashing when masterKey is shorter than 23 bytes; the data is zero-padded
-// to a multiple of 16 bytes and encrypted with AES-256-CBC, and the HMAC
-// is HMAC-SHA256 over the format, master, datalen, IV and ciphertext.
+// The encryption key is SHA-256("ENC_KEY\0" || MasterKey || 0x00), the
+// HMAC key is SHA-256("AUTH_KEY\0" || MasterKey), both zero-padded to 32
+// bytes before hashing when MasterKey is shorter than 23 bytes; the data
+// is zero-padded to a multiple of 16 bytes and encrypted with AES-256-CBC,
+// and the HMAC is HMAC-SHA256 over the format, master, datalen, IV and
+// ciphertext.
 //
-// The length of plaintext must suit p.Format: 20 to 4096 bytes for
+// The length of plaintext must suit o.Format: 20 to 4096 bytes for
 // Default, 32 for Enc32, 64 for Ecryptfs. For Ecryptfs the plaintext is the
 // 64-byte eCryptfs key itself; the kernel builds the auth token around it
 // at load (see [EcryptfsAuthTok]).
 //
-// Seal does not keep plaintext or masterKey, and wipes its own copies of
-// derived keys. Errors match [ErrInvalid], except a failure of crypto/rand,
-// which is returned wrapped.
-func Seal(plaintext, masterKey []byte, p Params) (*Blob, error) {
-	return seal("Seal", plaintext, masterKey, p)
+// Seal does not keep plaintext or o.MasterKey, and wipes its own copies of
+// derived keys. Errors match [keyring.ErrInvalid].
+func Seal(plaintext []byte, o SealOptions) (*Blob, error) {
+	return seal("Seal", plaintext, o)
 }
 
-func seal(op string, plaintext, masterKey []byte, p Params) (*Blob, error) {
+func seal(op string, plaintext []byte, p SealOptions) (*Blob, error) {
+	masterKey := p.MasterKey
 	b := &Blob{Format: p.Format, Master: p.Master, DataLen: p.DataLen}
 	if b.DataLen == "" {
 		b.DataLen = strconv.Itoa(len(plaintext))
@@ -98,12 +104,12 @@ func seal(op string, plaintext, masterKey []byte, p Params) (*Blob, error) {
 	b.Ciphertext = make([]byte, roundUp(n))
 	copy(b.Ciphertext, plaintext)
 	encKey := deriveKey(encLabel, masterKey)
-	defer Wipe(encKey[:])
+	defer keyring.Wipe(encKey[:])
 	block, _ := aes.NewCipher(encKey[:]) // a 32-byte key is always valid
 	cipher.NewCBCEncrypter(block, b.IV[:]).CryptBlocks(b.Ciphertext, b.Ciphertext)
 
 	authKey := deriveKey(authLabel, masterKey)
-	defer Wipe(authKey[:])
+	defer keyring.Wipe(authKey[:])
 	copy(b.HMAC[:], b.mac(authKey[:]))
 	return b, nil
 }
@@ -118,9 +124,9 @@ func seal(op string, plaintext, masterKey []byte, p Params) (*Blob, error) {
 // [EcryptfsAuthTok]); KEYCTL_READ of the key returns the blob, never the
 // auth token.
 //
-// The caller owns the result and should [Wipe] it after use. Errors match
-// [ErrInvalid]; a wrong master key or a changed blob also matches
-// [ErrBadHMAC]. On error nothing is decrypted and the result is nil.
+// The caller owns the result and should wipe it with [keyring.Wipe] after
+// use. Errors match [keyring.ErrInvalid]; a wrong master key or a changed
+// blob also matches [ErrBadHMAC]. On error nothing is decrypted and the result is nil.
 func Open(b *Blob, masterKey []byte) ([]byte, error) {
 	return open("Open", b, masterKey)
 }
@@ -134,53 +140,66 @@ func open(op string, b *Blob, masterKey []byte) ([]byte, error) {
 		return nil, err
 	}
 	authKey := deriveKey(authLabel, masterKey)
-	defer Wipe(authKey[:])
+	defer keyring.Wipe(authKey[:])
 	if !hmac.Equal(b.mac(authKey[:]), b.HMAC[:]) {
 		return nil, kerr.Refusef("encrypted."+op, "hmac", "does not verify: wrong master key, or the blob was changed", ErrBadHMAC)
 	}
 
 	encKey := deriveKey(encLabel, masterKey)
-	defer Wipe(encKey[:])
+	defer keyring.Wipe(encKey[:])
 	block, _ := aes.NewCipher(encKey[:]) // a 32-byte key is always valid
 	out := make([]byte, len(b.Ciphertext))
 	cipher.NewCBCDecrypter(block, b.IV[:]).CryptBlocks(out, b.Ciphertext)
-	Wipe(out[n:])
+	keyring.Wipe(out[n:])
 	return out[:n:n], nil
 }
 
-// Rewrap re-encrypts a blob from its current master key to newMaster, as
-// the kernel's "update newMaster" followed by a read does: same format,
-// same datalen token and the same IV (the kernel keeps the IV across
-// update), so the result is byte-for-byte the blob the kernel would
-// return. A Legacy blob comes out in the modern form, as the kernel reads
-// it back. Use it to migrate stored blobs between masters when both master
-// keys are at hand, without loading them into the kernel.
+// RewrapOptions are the parameters of [Rewrap]: both master keys, and
+// the name of the new one. All three are required.
+type RewrapOptions struct {
+	// OldMasterKey is the payload of the blob's current master key.
+	OldMasterKey []byte
+	// NewMasterKey is the payload of the master key that NewMaster names.
+	NewMasterKey []byte
+	// NewMaster names the master key of the result.
+	NewMaster Master
+}
+
+// Rewrap re-encrypts a blob from its current master key to o.NewMaster,
+// as the kernel's "update" followed by a read does: same format, same
+// datalen token and the same IV (the kernel keeps the IV across update),
+// so the result is byte-for-byte the blob the kernel would return. A
+// Legacy blob comes out in the modern form, as the kernel reads it back.
+// Use it to migrate stored blobs between masters when both master keys
+// are at hand, without loading them into the kernel.
 //
-// Unlike the kernel's update, Rewrap can move between User and Trusted
-// masters; the result then needs "load", since "update" cannot change the
-// master's type.
+// Unlike the kernel's update, Rewrap can move between UserMaster and
+// TrustedMaster masters; the result then needs "load", since "update"
+// cannot change the master's type.
 //
-// The HMAC of b is verified under oldMasterKey before anything is
-// decrypted; the plaintext is wiped before Rewrap returns. Errors match
-// [ErrInvalid], and [ErrBadHMAC] for a wrong oldMasterKey.
-func Rewrap(b *Blob, oldMasterKey, newMasterKey []byte, newMaster Master) (*Blob, error) {
+// The HMAC of b is verified under o.OldMasterKey before anything is
+// decrypted; the plaintext is wiped before Rewrap returns. Rewrap does not
+// keep the master keys. Errors match [keyring.ErrInvalid], and
+// [ErrBadHMAC] for a wrong OldMasterKey.
+func Rewrap(b *Blob, o RewrapOptions) (*Blob, error) {
 	const op = "Rewrap"
-	if err := newMaster.check(op); err != nil {
+	if err := o.NewMaster.check(op); err != nil {
 		return nil, err
 	}
-	if err := checkMasterKey(op, newMasterKey); err != nil {
+	if err := checkMasterKey(op, o.NewMasterKey); err != nil {
 		return nil, err
 	}
-	plaintext, err := open(op, b, oldMasterKey)
+	plaintext, err := open(op, b, o.OldMasterKey)
 	if err != nil {
 		return nil, err
 	}
-	defer Wipe(plaintext)
-	return seal(op, plaintext, newMasterKey, Params{
-		Format:  b.Format,
-		Master:  newMaster,
-		DataLen: b.DataLen,
-		IV:      b.IV[:],
+	defer keyring.Wipe(plaintext)
+	return seal(op, plaintext, SealOptions{
+		MasterKey: o.NewMasterKey,
+		Master:    o.NewMaster,
+		Format:    b.Format,
+		DataLen:   b.DataLen,
+		IV:        b.IV[:],
 	})
 }
 
@@ -204,7 +223,7 @@ func checkMasterKey(op string, masterKey []byte) error {
 // deriveKey returns SHA-256 of kdfInput(label, masterKey).
 func deriveKey(label string, masterKey []byte) [sha256.Size]byte {
 	buf := kdfInput(label, masterKey)
-	defer Wipe(buf)
+	defer keyring.Wipe(buf)
 	return sha256.Sum256(buf)
 }
 
@@ -218,10 +237,3 @@ func kdfInput(label string, masterKey []byte) []byte {
 	copy(buf[len(label)+1:], masterKey)
 	return buf
 }
-
-// Wipe overwrites b with zeros. Use it on plaintext and master keys once
-// they are no longer needed. It cannot reach copies made elsewhere: the
-// AES key schedule and HMAC state inside the standard library, or memory
-// that the garbage collector moved; it narrows the exposure, it does not
-// remove it.
-func Wipe(b []byte) { keyring.Wipe(b) }

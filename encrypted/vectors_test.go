@@ -170,7 +170,7 @@ func TestKernelBlobs(t *testing.T) {
 			if got := mustOpen(t, b, kmk); !bytes.Equal(got, data) {
 				t.Errorf("Open = %x, want %s", got, v.DecryptedData)
 			}
-			sealed, err := Seal(data, kmk, Params{Format: b.Format, Master: b.Master, DataLen: b.DataLen, IV: b.IV[:]})
+			sealed, err := Seal(data, SealOptions{MasterKey: kmk, Format: b.Format, Master: b.Master, DataLen: b.DataLen, IV: b.IV[:]})
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
 			}
@@ -200,14 +200,14 @@ func TestKernelBlobs(t *testing.T) {
 			if got := mustOpen(t, up, kmk2); !bytes.Equal(got, data) {
 				t.Errorf("after-update Open under kmk2 = %x, want %s", got, v.DecryptedData)
 			}
-			re, err := Rewrap(b, kmk, kmk2, up.Master)
+			re, err := Rewrap(b, RewrapOptions{OldMasterKey: kmk, NewMasterKey: kmk2, NewMaster: up.Master})
 			if err != nil {
 				t.Fatalf("Rewrap: %v", err)
 			}
 			if got := mustMarshal(t, re); got != v.AfterUpdate.Blob {
 				t.Errorf("Rewrap to kmk2:\n got %s\nwant %s (the kernel's update)", got, v.AfterUpdate.Blob)
 			}
-			back, err := Rewrap(up, kmk2, kmk, b.Master)
+			back, err := Rewrap(up, RewrapOptions{OldMasterKey: kmk2, NewMasterKey: kmk, NewMaster: b.Master})
 			if err != nil {
 				t.Fatalf("Rewrap back: %v", err)
 			}
@@ -223,7 +223,7 @@ func TestKernelBlobs(t *testing.T) {
 			if got := mustOpen(t, acc, kmk); !bytes.Equal(got, data) {
 				t.Errorf("accepted-blob Open = %x, want %s", got, v.DecryptedData)
 			}
-			sealed, err = Seal(data, kmk, Params{Format: acc.Format, Master: acc.Master, IV: acc.IV[:]})
+			sealed, err = Seal(data, SealOptions{MasterKey: kmk, Format: acc.Format, Master: acc.Master, IV: acc.IV[:]})
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
 			}
@@ -317,7 +317,7 @@ func TestDeterministicKAT(t *testing.T) {
 			if err := ValidateDescription(f, k.KeyDescription); err != nil {
 				t.Errorf("ValidateDescription(%q): %v", k.KeyDescription, err)
 			}
-			b, err := Seal(data, mk, Params{Format: f, Master: mustMaster(t, k.MasterKey.Name), IV: unhex(t, k.IV)})
+			b, err := Seal(data, SealOptions{MasterKey: mk, Format: f, Master: mustMaster(t, k.MasterKey.Name), IV: unhex(t, k.IV)})
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
 			}
@@ -378,7 +378,7 @@ func TestLegacyFormatless(t *testing.T) {
 	if got := mustOpen(t, b, mk); !bytes.Equal(got, unhex(t, v.DecryptedData)) {
 		t.Errorf("Open = %x, want %s", got, v.DecryptedData)
 	}
-	re, err := Rewrap(b, mk, mk, b.Master)
+	re, err := Rewrap(b, RewrapOptions{OldMasterKey: mk, NewMasterKey: mk, NewMaster: b.Master})
 	if err != nil {
 		t.Fatalf("Rewrap: %v", err)
 	}

@@ -530,7 +530,7 @@ func (c *cmd) neverInClear() error {
 	return keyring.OnThread(func() error {
 		if _, err := keyring.Request(m.Kind.String(), m.Name, keyring.RequestOptions{}); err != nil {
 			hint := "add it to a keyring this process possesses (`keyctl padd user NAME @u` from a session that links @u), or link @u into the session (keyctl link @u @s)"
-			if m.Kind == encrypted.Trusted {
+			if m.Kind == encrypted.TrustedMaster {
 				hint = "trusted keys need CONFIG_TRUSTED_KEYS and a TPM or TEE: `keyctl add trusted NAME \"new 32\" @u`, and a session that links @u"
 			}
 			return fmt.Errorf("master key %v is not reachable from this process's keyrings (%w); %s", m, err, hint)
@@ -544,7 +544,7 @@ func (c *cmd) neverInClear() error {
 }
 
 func (c *cmd) newBlob(ring keyring.Keyring, m encrypted.Master) (err error) {
-	p, err := encrypted.NewPayload(encrypted.Default, m, c.size)
+	p, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Default, Master: m, Length: c.size})
 	if err != nil {
 		return usageError(err.Error())
 	}

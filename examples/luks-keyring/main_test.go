@@ -213,7 +213,7 @@ func TestVolumeKey(t *testing.T) {
 func TestNeverInClear(t *testing.T) {
 	bin := keytest.Build(t, ".")
 	s := keytest.Session(t)
-	probe, err := encrypted.NewPayload(encrypted.Default, encrypted.Master{Kind: encrypted.User, Name: "luks-keyring-probe"}, 32)
+	probe, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Default, Master: encrypted.Master{Kind: encrypted.UserMaster, Name: "luks-keyring-probe"}, Length: 32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,5 @@
 // Command migrate moves existing key material under the kernel's
-// encrypted-key protection, and blobs between master keys: the migration
-// flow of the 2021 "sealing user-provided key" thread (seed 003), as a
-// command.
+// encrypted-key protection, and blobs between master keys, as a command.
 //
 //	migrate import --key-file FILE --master TYPE:NAME --desc DESC --out BLOB
 //	               [--format default|enc32|ecryptfs] [--keyring @u]
@@ -14,11 +12,15 @@
 // the command ends, and writes the key's blob. move loads a stored blob
 // (its master must be reachable) and switches it to another master inside
 // the kernel; from a user to a trusted master (TYPE trusted) the data
-// passes through this process, as encrypted.Migrate explains. rewrap re-encrypts a blob to another master key in
-// userspace, for when both master keys are at hand (FILE holds a master
-// key's bytes). Blobs are written atomically: a temporary file in the same
-// directory, fsync, rename, mode 0600. Key material is wiped after use and
-// never printed.
+// passes through this process, as encrypted.Migrate explains. rewrap
+// re-encrypts a blob to another master key in userspace, for when both
+// master keys are at hand (FILE holds a master key's bytes). Blobs are
+// written atomically: a temporary file in the same directory, fsync,
+// rename, mode 0600. Key material is wiped after use and never printed.
+//
+// Threads: the kernel finds master keys from the calling thread's
+// keyrings, so main locks the whole command to one OS thread
+// (runtime.LockOSThread), as keyctl(1) runs on one.
 package main
 
 import (
@@ -100,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer encrypted.Wipe(material)
+		defer keyring.Wipe(material)
 		k, b, err := encrypted.Import(dest.Keyring(), *desc, material, encrypted.ImportOptions{Format: f, Master: m})
 		if err != nil {
 			return err
@@ -116,7 +118,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		k, nb, err := encrypted.Migrate(dest.Keyring(), *desc, b, m)
+		k, nb, err := encrypted.Migrate(dest.Keyring(), *desc, b, encrypted.MigrateOptions{To: m})
 		if err != nil {
 			return err
 		}
@@ -134,13 +136,13 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer encrypted.Wipe(oldKey)
+		defer keyring.Wipe(oldKey)
 		newKey, err := readSecret(*newKeyFile, stdin)
 		if err != nil {
 			return err
 		}
-		defer encrypted.Wipe(newKey)
-		nb, err := encrypted.Rewrap(b, oldKey, newKey, m)
+		defer keyring.Wipe(newKey)
+		nb, err := encrypted.Rewrap(b, encrypted.RewrapOptions{OldMasterKey: oldKey, NewMasterKey: newKey, NewMaster: m})
 		if err != nil {
 			return err
 		}
@@ -174,7 +176,7 @@ func readSecret(name string, stdin io.Reader) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			encrypted.Wipe(buf)
+			keyring.Wipe(buf)
 			return nil, err
 		}
 	}

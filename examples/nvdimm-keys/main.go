@@ -526,11 +526,7 @@ func ensureKey(desc, name string) (keyring.Key, *encrypted.Blob, bool, error) {
 // newKey adds a new random enc32 passphrase key described desc under kek
 // to @u and returns it with its blob.
 func newKey(desc string, kek encrypted.Master) (keyring.Key, *encrypted.Blob, error) {
-	p, err := encrypted.NewPayload(encrypted.Enc32, kek, 32)
-	if err != nil {
-		return keyring.Key{}, nil, err
-	}
-	k, err := keyring.User().Add("encrypted", desc, p)
+	k, err := encrypted.New(keyring.User(), desc, encrypted.Options{Format: encrypted.Enc32, Master: kek, Length: 32})
 	if err != nil {
 		return keyring.Key{}, nil, fmt.Errorf("adding %s: %w", desc, err)
 	}

@@ -415,8 +415,8 @@ func (t *tour) encryptedKey() error {
 		return err
 	}
 	t.keep(mk)
-	master := encrypted.Master{Kind: encrypted.User, Name: "tour:kmk"}
-	p, err := encrypted.NewPayload(encrypted.Enc32, master, 32)
+	master := encrypted.Master{Kind: encrypted.UserMaster, Name: "tour:kmk"}
+	p, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Enc32, Master: master, Length: 32})
 	if err != nil {
 		return err
 	}
@@ -437,20 +437,20 @@ func (t *tour) encryptedKey() error {
 	if err != nil {
 		return err
 	}
-	defer encrypted.Wipe(plain)
+	defer keyring.Wipe(plain)
 	say("encrypted.Open, with the master key's bytes, verifies the HMAC and decrypts it:")
 	say("%d bytes, the key the kernel holds (not printed).", len(plain))
 	return nil
 }
 
 func (t *tour) importKey() error {
-	defer encrypted.Wipe(t.master)
+	defer keyring.Wipe(t.master)
 	material := make([]byte, 64) // stands for a key that already protects data
-	defer encrypted.Wipe(material)
+	defer keyring.Wipe(material)
 	if _, err := rand.Read(material); err != nil {
 		return err
 	}
-	master := encrypted.Master{Kind: encrypted.User, Name: "tour:kmk"}
+	master := encrypted.Master{Kind: encrypted.UserMaster, Name: "tour:kmk"}
 	k, b, err := encrypted.Import(t.session, "tour:imported", material,
 		encrypted.ImportOptions{Format: encrypted.Default, Master: master})
 	if err != nil {
@@ -464,7 +464,7 @@ func (t *tour) importKey() error {
 	if err != nil {
 		return err
 	}
-	defer encrypted.Wipe(plain)
+	defer keyring.Wipe(plain)
 	say("The blob to store is %s under %s; it opens to the imported bytes: %v.", b.Format, b.Master, bytes.Equal(plain, material))
 	return nil
 }
