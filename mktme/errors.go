@@ -2,47 +2,32 @@ package mktme
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
-	"github.com/kernkeys/kernkeys/internal/fielderr"
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// ErrInvalid is matched by every error that reports a payload or options
-// value that the RFC's kernel would refuse with EINVAL, or that its
-// documentation forbids. It is keyring.ErrInvalid, so one errors.Is check
-// serves every kernkeys package.
-var ErrInvalid = keyring.ErrInvalid
-
 // ErrForbidden is matched by the error of an operation that MKTME keys do
-// not allow and that [Key] refuses without a system call: Update,
-// SetTimeout, Invalidate and Unlink. The error also matches what the RFC v1
-// kernel would have answered: keyring.ErrNotSupported for Update (the type
-// has no update method, EOPNOTSUPP) and keyring.ErrPermission for the
-// others (KEY_FLAG_KEEP, EPERM).
+// not allow and that this package refuses without a system call: [Update],
+// [SetTimeout], [Invalidate] and [Unlink]. The error also matches what the
+// RFC v1 kernel would have answered: keyring.ErrNotSupported for Update
+// (the type has no update method, EOPNOTSUPP) and keyring.ErrPermission
+// for the others (KEY_FLAG_KEEP, EPERM).
 var ErrForbidden = errors.New("operation not allowed on an MKTME key")
 
-// ErrPoolExhausted is matched by the error of [Add] when the kernel has no
+// ErrPoolExhausted is matched by the error of [New] when the kernel has no
 // free hardware KeyID for a new key: the platform has only 3 to 63 of them.
 // RFC v1 reports it as EDQUOT and RFC v2 as ENOKEY; the error unwraps to
 // that errno too. Revoke an MKTME key to give its KeyID back.
 var ErrPoolExhausted = errors.New("no free MKTME KeyID: the platform's pool of hardware encryption keys is exhausted")
 
-// Error describes options or a payload that this package rejected (it is
-// the same type as encrypted.Error and trusted.Error). Its message names
-// the operation and the offending field and never contains key material
-// or payload bytes. Pkg is "mktme"; Op is "Parse", "ParseV1", "Validate",
-// "MarshalText", "AppendText" or "Add"; Field is "payload" (its size, a
-// NUL, no option at all), "option" (a token that is not a known option),
-// "options" (nil Options given to Add), or an option name: "type" and
-// "key" (RFC v2), "userkey" and "entropy" (RFC v1), "algorithm" and
-// "tweak" (both); Err is ErrInvalid.
-type Error = fielderr.Error
-
-// invalid returns an *Error that matches ErrInvalid.
+// invalid returns the error of options or a payload that op ("Parse",
+// "New", ...) refuses before any system call: a *keyring.Error matching
+// keyring.ErrInvalid whose Field names the payload's option at fault, in
+// the grammar's words.
 func invalid(op, field, msg string) error {
-	return &Error{Pkg: "mktme", Op: op, Field: field, Msg: msg, Err: ErrInvalid}
+	return kerr.Refuse("mktme."+op, field, msg)
 }
 
 // neverMerged is the reason given when the running kernel has no "mktme"
@@ -57,7 +42,17 @@ const noCapability = "creating an MKTME key needs CAP_SYS_RESOURCE or CAP_SYS_AD
 	"in the initial user namespace, and the calling thread has neither " +
 	"(checked before the system call; the RFC kernel refuses with EACCES)"
 
+// refusedAs returns the error of op on the key id refused before any
+// system call with the errno the RFC kernel would have answered.
+func refusedAs(op string, id keyring.ID, errno syscall.Errno, reason string) *keyring.Error {
+	e := kerr.Errno(op, errno, reason)
+	e.ID = id
+	e.Refused = true
+	return e
+}
+
 // forbidden returns the error of an operation that MKTME keys refuse.
 func forbidden(op string, id keyring.ID, errno syscall.Errno, reason string) error {
-	return fmt.Errorf("mktme: %w: %w", ErrForbidden, &keyring.Error{Op: op, ID: id, Errno: errno, Reason: reason + " (refused before any system call)", Refused: true})
+	e := refusedAs(op, id, errno, "")
+	return kerr.WithErr(e, reason+" (refused before any system call)", ErrForbidden)
 }

@@ -14,9 +14,8 @@ import (
 
 // sentinels are the targets every documented errors.Is relation is
 // checked against: each error must match exactly its listed ones.
-// ErrInvalid is keyring.ErrInvalid.
 var sentinels = map[string]error{
-	"ErrInvalid":              ErrInvalid,
+	"keyring.ErrInvalid":      keyring.ErrInvalid,
 	"ErrForbidden":            ErrForbidden,
 	"ErrPoolExhausted":        ErrPoolExhausted,
 	"keyring.ErrNotFound":     keyring.ErrNotFound,
@@ -40,6 +39,9 @@ func checkIs(t *testing.T, what string, err error, want ...string) {
 		t.Errorf("%s: no error", what)
 		return
 	}
+	if !errors.As(err, new(*keyring.Error)) {
+		t.Errorf("%s: %v (%T) is not a *keyring.Error", what, err, err)
+	}
 	set := map[string]bool{}
 	for _, w := range want {
 		set[w] = true
@@ -55,21 +57,31 @@ func kernelErr(op string, errno syscall.Errno) *keyring.Error {
 	return &keyring.Error{Op: op, ID: 42, Errno: errno}
 }
 
-// The documented errors.Is relations of every error the package makes.
-func TestErrorRelations(t *testing.T) {
+// The documented errors.Is relations of every error the package makes,
+// all of them *keyring.Error.
+func TestErrorsMktme(t *testing.T) {
 	_, perr := Parse([]byte("type=bogus"))
-	checkIs(t, "Parse", perr, "ErrInvalid")
+	checkIs(t, "Parse", perr, "keyring.ErrInvalid")
+	_, perr = ParseV1([]byte("entropy=00"))
+	checkIs(t, "ParseV1", perr, "keyring.ErrInvalid")
 	_, merr := V1{}.MarshalText()
-	checkIs(t, "MarshalText", merr, "ErrInvalid")
+	checkIs(t, "MarshalText", merr, "keyring.ErrInvalid")
+	checkIs(t, "V2.Validate", V2{}.Validate(), "keyring.ErrInvalid")
+	checkIs(t, "Options.Validate", Options{Payload: V1{Tweak: []byte{1}}}.Validate(), "keyring.ErrInvalid")
+	_, aerr := V2{}.AppendText(nil)
+	checkIs(t, "AppendText", aerr, "keyring.ErrInvalid")
+	if ke := (*keyring.Error)(nil); !errors.As(perr, &ke) || !ke.Refused || ke.Op != "mktme.ParseV1" || ke.Field != "entropy" {
+		t.Errorf("ParseV1: %#v, want refused by mktme.ParseV1 on entropy", perr)
+	}
 
-	k := Key{keyring.ID(42).Key()}
-	checkIs(t, "Update", k.Update([]byte("type=clear")), "ErrForbidden", "keyring.ErrNotSupported", "syscall.EOPNOTSUPP")
-	checkIs(t, "SetTimeout", k.SetTimeout(time.Hour), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
-	checkIs(t, "Invalidate", k.Invalidate(), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
-	checkIs(t, "Unlink", k.Unlink(keyring.Session()), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
-	for op, err := range map[string]error{"update": k.Update(nil), "set_timeout": k.SetTimeout(0), "invalidate": k.Invalidate(), "unlink": k.Unlink(keyring.Keyring{})} {
+	k := keyring.ID(42).Key()
+	checkIs(t, "Update", Update(k, Options{Payload: V2{Type: Clear}}), "ErrForbidden", "keyring.ErrNotSupported", "syscall.EOPNOTSUPP")
+	checkIs(t, "SetTimeout", SetTimeout(k, time.Hour), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
+	checkIs(t, "Invalidate", Invalidate(k), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
+	checkIs(t, "Unlink", Unlink(k, keyring.Session()), "ErrForbidden", "keyring.ErrPermission", "os.ErrPermission", "syscall.EPERM")
+	for op, err := range map[string]error{"update": Update(k, Options{}), "set_timeout": SetTimeout(k, 0), "invalidate": Invalidate(k), "unlink": Unlink(k, keyring.Keyring{})} {
 		var ke *keyring.Error
-		if !errors.As(err, &ke) || ke.Op != op || ke.ID != 42 || !strings.Contains(err.Error(), "before any system call") {
+		if !errors.As(err, &ke) || ke.Op != op || ke.ID != 42 || !ke.Refused || ke.Err != ErrForbidden || !strings.Contains(err.Error(), "before any system call") {
 			t.Errorf("%s: %v; want a *keyring.Error for op %s on key 42 that says no call was made", op, err, op)
 		}
 	}
@@ -101,19 +113,19 @@ func TestErrorRelations(t *testing.T) {
 		t.Errorf("a foreign error came back as %v", got)
 	}
 	var ke *keyring.Error
-	if err := mapAddError(2, kernelErr("add_key", enokey), exists); !errors.As(err, &ke) || ke.Op != "add_key" || ke.ID != 42 {
+	if err := mapAddError(2, kernelErr("add_key", enokey), exists); !errors.As(err, &ke) || ke.Op != "add_key" || ke.ID != 42 || ke.Err != ErrPoolExhausted {
 		t.Errorf("pool exhaustion hides the *keyring.Error: %v", err)
 	}
 	if err := mapAddError(2, kernelErr("add_key", syscall.EPERM), exists); err.Error() != kernelErr("add_key", syscall.EPERM).Error() {
 		t.Errorf("EPERM was rewritten: %v", err)
 	}
 
-	_, err := Add(keyring.Session(), "x", nil)
-	checkIs(t, "Add(nil options)", err, "ErrInvalid")
-	_, err = Add(keyring.Session(), "x", V2{Type: Clear, Key: make([]byte, KeySize)})
-	checkIs(t, "Add(invalid options)", err, "ErrInvalid")
-	if e := (*Error)(nil); !errors.As(err, &e) || e.Op != "Add" {
-		t.Errorf("Add(invalid options): %v, want an *Error of Add", err)
+	_, err := New(keyring.Session(), "x", Options{Payload: V2{}})
+	checkIs(t, "New(the zero V2)", err, "keyring.ErrInvalid")
+	_, err = New(keyring.Session(), "x", Options{Payload: V2{Type: Clear, Key: make([]byte, KeySize)}})
+	checkIs(t, "New(invalid options)", err, "keyring.ErrInvalid")
+	if e := (*keyring.Error)(nil); !errors.As(err, &e) || e.Op != "mktme.New" || !e.Refused || e.Field != "key" {
+		t.Errorf("New(invalid options): %v, want a refusal of mktme.New", err)
 	}
 }
 

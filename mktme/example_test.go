@@ -16,7 +16,7 @@ func ExampleV2_MarshalText() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mktme.Wipe(p)
+	defer keyring.Wipe(p)
 	fmt.Printf("%s\n", p)
 	// Output: type=cpu algorithm=aes-xts-128
 }
@@ -42,46 +42,47 @@ func ExampleParse_invalid() {
 		"type=cpu algorithm=aes-xts-128 key=0011",
 	} {
 		_, err := mktme.Parse([]byte(p))
-		fmt.Println(errors.Is(err, mktme.ErrInvalid), err)
+		fmt.Println(errors.Is(err, keyring.ErrInvalid), err)
 	}
 	// Output:
-	// true mktme: Parse: algorithm: is not allowed with type=clear (the RFC v2 documentation forbids it; its code ignores it)
-	// true mktme: Parse: algorithm: must be aes-xts-128 (a newline is not a separator; the value includes it)
-	// true mktme: Parse: key: must be exactly 32 hex digits, not 4 characters
+	// true mktme.Parse: algorithm: is not allowed with type=clear (the RFC v2 documentation forbids it; its code ignores it): invalid argument
+	// true mktme.Parse: algorithm: must be aes-xts-128 (a newline is not a separator; the value includes it): invalid argument
+	// true mktme.Parse: key: must be exactly 32 hex digits, not 4 characters: invalid argument
 }
 
-// The RFC v1 grammar of the seed thread: a CPU-generated key takes 16 hex
-// digits of entropy, 8 bytes.
+// The RFC v1 grammar: a CPU-generated key takes 16 hex digits of entropy,
+// 8 bytes.
 func ExampleV1_MarshalText() {
 	entropy := []byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
 	p, err := mktme.V1{Entropy: entropy}.MarshalText()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mktme.Wipe(p)
+	defer keyring.Wipe(p)
 	fmt.Printf("%s\n", p)
 
 	_, err = mktme.V1{Entropy: entropy, Tweak: entropy}.MarshalText()
 	fmt.Println(err)
 	// Output:
 	// algorithm=aes_xts_128 entropy=0123456789abcdef
-	// mktme: MarshalText: tweak: is not allowed for a CPU-generated key (no userkey=)
+	// mktme.MarshalText: tweak: is not allowed for a CPU-generated key (no userkey=): invalid argument
 }
 
 // The operations MKTME keys do not allow are refused without a system
 // call.
-func ExampleKey_Update() {
-	var k mktme.Key
-	err := k.Update([]byte("type=clear"))
+func ExampleUpdate() {
+	var k keyring.Key
+	err := mktme.Update(k, mktme.Options{Payload: mktme.V2{Type: mktme.Clear}})
 	fmt.Println(errors.Is(err, mktme.ErrForbidden), errors.Is(err, keyring.ErrNotSupported))
 	// Output: true true
 }
 
-// Create a CPU-generated key in a private session keyring. On a mainline
-// kernel the answer is ErrNotSupported: the type was never merged.
-func ExampleAdd() {
+// Create a CPU-generated key, the zero Options, in a private session
+// keyring. On a mainline kernel the answer is ErrNotSupported: the type
+// was never merged.
+func ExampleNew() {
 	err := keyring.InNewSession(func(s keyring.Keyring) error {
-		k, err := mktme.Add(s, "vm1", mktme.V2{Type: mktme.CPU})
+		k, err := mktme.New(s, "vm1", mktme.Options{})
 		switch {
 		case errors.Is(err, keyring.ErrNotSupported):
 			fmt.Println("this kernel has no MKTME keys")

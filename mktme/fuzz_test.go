@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // equalV2 and equalV1 compare options, an empty value equal to an absent
@@ -18,7 +20,7 @@ func equalV1(a, b V1) bool {
 		bytes.Equal(a.Tweak, b.Tweak) && bytes.Equal(a.Entropy, b.Entropy)
 }
 
-// FuzzParse: Parse never panics and rejects only with ErrInvalid. It
+// FuzzParse: Parse never panics and rejects only with keyring.ErrInvalid. It
 // agrees with the model of the RFC v2 code: it accepts exactly what the
 // code accepts, minus what the v2 documentation forbids (a NUL, hex values
 // longer than 32 digits, options after type=clear or type=no-encrypt),
@@ -49,8 +51,8 @@ func FuzzParse(f *testing.F) {
 		o, err := Parse(p)
 		m := rfcV2(p)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Parse(%q): %v, want an ErrInvalid", p, err)
+			if !errors.Is(err, keyring.ErrInvalid) {
+				t.Fatalf("Parse(%q): %v, want a keyring.ErrInvalid", p, err)
 			}
 			if !equalV2(o, V2{}) {
 				t.Fatalf("Parse(%q) returned options with an error", p)
@@ -104,8 +106,8 @@ func FuzzParseV1(f *testing.F) {
 		o, err := ParseV1(p)
 		m := rfcV1(p)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ParseV1(%q): %v, want an ErrInvalid", p, err)
+			if !errors.Is(err, keyring.ErrInvalid) {
+				t.Fatalf("ParseV1(%q): %v, want a keyring.ErrInvalid", p, err)
 			}
 			if !equalV1(o, V1{}) {
 				t.Fatalf("ParseV1(%q) returned options with an error", p)
@@ -140,10 +142,10 @@ func FuzzParseV1(f *testing.F) {
 }
 
 // FuzzBuild: the builders never panic; options they refuse, Validate
-// refuses too, with ErrInvalid; options they accept make a payload that
+// refuses too, with keyring.ErrInvalid; options they accept make a payload that
 // parses back to the same options and that the RFC code accepts.
 func FuzzBuild(f *testing.F) {
-	f.Add(uint8(User), unhex(hexK), unhex(hexT), []byte(nil), false)
+	f.Add(uint8(UserSupplied), unhex(hexK), unhex(hexT), []byte(nil), false)
 	f.Add(uint8(CPU), []byte(nil), unhex(hexT), unhex(hexU), true)
 	f.Add(uint8(Clear), []byte{}, []byte(nil), unhex(hexU), false)
 	f.Add(uint8(0), unhex(hexU), unhex(hexU2), []byte(nil), true)
@@ -152,7 +154,7 @@ func FuzzBuild(f *testing.F) {
 		v2 := V2{Type: KeyType(typ), Key: a, Tweak: b}
 		v1 := V1{UserKey: a, Tweak: b, Entropy: c, OmitAlgorithm: omit}
 		text, err := v2.MarshalText()
-		if (err == nil) != (v2.Validate() == nil) || err != nil && !errors.Is(err, ErrInvalid) {
+		if (err == nil) != (v2.Validate() == nil) || err != nil && !errors.Is(err, keyring.ErrInvalid) {
 			t.Fatalf("%v: MarshalText %v, Validate %v", v2, err, v2.Validate())
 		}
 		if err == nil {
@@ -165,7 +167,7 @@ func FuzzBuild(f *testing.F) {
 			}
 		}
 		text, err = v1.MarshalText()
-		if (err == nil) != (v1.Validate() == nil) || err != nil && !errors.Is(err, ErrInvalid) {
+		if (err == nil) != (v1.Validate() == nil) || err != nil && !errors.Is(err, keyring.ErrInvalid) {
 			t.Fatalf("%v: MarshalText %v, Validate %v", v1, err, v1.Validate())
 		}
 		if err == nil {

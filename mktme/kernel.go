@@ -2,75 +2,65 @@ package mktme
 
 import (
 	"errors"
-	"fmt"
-	"github.com/kernkeys/kernkeys/internal/kerr"
 	"syscall"
 	"time"
 
+	"github.com/kernkeys/kernkeys/internal/kerr"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // TypeName is the key type of the RFCs, as given to add_key(2).
 const TypeName = "mktme"
 
-// Key is a handle on an MKTME key. It is a keyring.Key, with every method
-// of one, except that the operations MKTME keys do not allow are refused
-// here, with an error matching [ErrForbidden], before any system call:
-// Update, SetTimeout, Invalidate and Unlink. MKTME keys stand for one of
-// the platform's few hardware KeyIDs, programmed into the memory
-// controller; the RFC v1 kernel blocked every operation that could
-// reprogram a key in use or drop it from the pool unnoticed (seed 002:
-// "MKTME does not allow a key to be invalidated, unlinked, or timed out",
-// "MKTME does not support the keyctl option of UPDATE"). The way to
-// retire a key is [keyring.Key.Revoke]; a revoked key may then be
-// unlinked with [keyring.Keyring.Unlink].
-//
-// RFC v2 relaxed this (update while no memory uses the key, invalidate);
-// Key keeps the stricter v1 rules for every version. The embedded
-// keyring.Key reaches the kernel's own answer deliberately:
-// k.Key.Update(p).
-type Key struct {
-	keyring.Key
-}
-
-// Update is refused: MKTME keys cannot be updated; revoke the key and add
-// a new one. The error matches ErrForbidden and keyring.ErrNotSupported
-// (EOPNOTSUPP, what RFC v1, which has no update method, answers).
-func (k Key) Update(payload []byte) error {
+// Update is refused: MKTME keys cannot be updated; revoke k and create a
+// new key. The RFC v1 kernel blocked every operation that could reprogram
+// a key in use (its documentation: "MKTME does not support the keyctl
+// option of UPDATE"); RFC v2 relaxed this, and this package keeps the
+// stricter v1 rule for every version. No system call is made: the error
+// matches ErrForbidden and keyring.ErrNotSupported (EOPNOTSUPP, what RFC
+// v1, which has no update method, answers). k.Update reaches the kernel's
+// own answer deliberately.
+func Update(k keyring.Key, o Options) error {
 	return forbidden("update", k.ID(), syscall.EOPNOTSUPP, "MKTME keys cannot be updated: revoke the key and add a new one")
 }
 
 // SetTimeout is refused: an MKTME key must not expire while memory may be
-// encrypted with it. The error matches ErrForbidden and
-// keyring.ErrPermission (EPERM, what KEY_FLAG_KEEP gives in RFC v1).
-func (k Key) SetTimeout(d time.Duration) error {
+// encrypted with it (the RFC v1 documentation: "MKTME does not allow a key
+// to be invalidated, unlinked, or timed out"). No system call is made: the
+// error matches ErrForbidden and keyring.ErrPermission (EPERM, what
+// KEY_FLAG_KEEP gives in RFC v1).
+func SetTimeout(k keyring.Key, d time.Duration) error {
 	return forbidden("set_timeout", k.ID(), syscall.EPERM, "MKTME keys cannot be timed out: revoke the key instead")
 }
 
-// Invalidate is refused: use Revoke. The error matches ErrForbidden and
-// keyring.ErrPermission (EPERM, as KEY_FLAG_KEEP gives in RFC v1).
-func (k Key) Invalidate() error {
+// Invalidate is refused: revoke the key instead (k.Revoke). No system call
+// is made: the error matches ErrForbidden and keyring.ErrPermission
+// (EPERM, as KEY_FLAG_KEEP gives in RFC v1).
+func Invalidate(k keyring.Key) error {
 	return forbidden("invalidate", k.ID(), syscall.EPERM, "MKTME keys cannot be invalidated: revoke the key instead")
 }
 
 // Unlink is refused: unlinking an MKTME key could drop its KeyID from the
-// pool while memory uses it. Revoke the key first; then
-// from.Unlink(k.Key) unlinks it. The error matches ErrForbidden and
-// keyring.ErrPermission.
-func (k Key) Unlink(from keyring.Keyring) error {
+// pool while memory uses it. Revoke k first; then from.Unlink(k) unlinks
+// it. No system call is made: the error matches ErrForbidden and
+// keyring.ErrPermission (EPERM).
+func Unlink(k keyring.Key, from keyring.Keyring) error {
 	return forbidden("unlink", k.ID(), syscall.EPERM, "MKTME keys cannot be unlinked: revoke the key first")
 }
 
-// Add creates an MKTME key described desc from the options o and links it
-// into dest (add_key(2) with the type "mktme"). The steps, in order:
+// New creates an MKTME key described desc from the options o and links it
+// into dest (add_key(2) with the type "mktme"). The zero Options is a
+// CPU-generated key in the RFC v2 grammar. The steps, in order:
 //
-//  1. o is validated and marshalled; invalid options fail with an
-//     [*Error] matching [ErrInvalid].
+//  1. o is validated and marshalled; invalid options fail with a
+//     *keyring.Error matching keyring.ErrInvalid (Refused, Field naming
+//     the option).
 //  2. The calling thread's capabilities are checked ([HasCapability]):
 //     without CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user
-//     namespace, Add fails with a *keyring.Error (EACCES) matching
-//     keyring.ErrPermission and os.ErrPermission, before any system call.
-//     Where the capabilities cannot be read, the kernel decides.
+//     namespace, New fails with a *keyring.Error (EACCES, Refused)
+//     matching keyring.ErrPermission and os.ErrPermission, before any
+//     system call. Where the capabilities cannot be read, the kernel
+//     decides.
 //  3. add_key is called. The payload buffer is wiped afterwards.
 //
 // Errors from the kernel:
@@ -91,26 +81,28 @@ func (k Key) Unlink(from keyring.Keyring) error {
 // a new key that displaces the old; RFC v2 re-programs the old key and
 // returns its ID, or fails with EBUSY while memory uses it. Use a fresh
 // description.
-func Add(dest keyring.Keyring, desc string, o Options) (Key, error) {
-	if o == nil {
-		return Key{}, invalid("Add", "options", "are nil")
-	}
-	p, err := o.appendText("Add", nil)
+//
+// The key returned is a keyring.Key: retire it with k.Revoke, and leave
+// update, timeout, invalidate and unlink to this package's functions of
+// those names, which refuse them.
+func New(dest keyring.Keyring, desc string, o Options) (keyring.Key, error) {
+	pl := o.payload()
+	p, err := pl.appendText("New", nil)
 	if err != nil {
-		return Key{}, err
+		return keyring.Key{}, err
 	}
-	defer Wipe(p)
+	defer keyring.Wipe(p)
 	if ok, err := HasCapability(); err == nil && !ok {
-		return Key{}, &keyring.Error{Op: "add_key", ID: dest.ID(), Errno: syscall.EACCES, Reason: noCapability, Refused: true}
+		return keyring.Key{}, refusedAs("add_key", dest.ID(), syscall.EACCES, noCapability)
 	}
 	k, err := dest.Add(TypeName, desc, p)
 	if err != nil {
-		return Key{}, mapAddError(o.version(), err, func() bool {
+		return keyring.Key{}, mapAddError(pl.version(), err, func() bool {
 			_, derr := dest.Describe()
 			return !errors.Is(derr, keyring.ErrNotFound)
 		})
 	}
-	return Key{k}, nil
+	return k, nil
 }
 
 // mapAddError turns the kernel's answer to add_key("mktme") into this
@@ -128,11 +120,9 @@ func mapAddError(version int, err error, destExists func() bool) error {
 	case errors.Is(ke.Errno, syscall.EACCES):
 		return kerr.WithReason(ke, "the kernel requires CAP_SYS_RESOURCE or CAP_SYS_ADMIN in the initial user namespace for MKTME keys, or dest is not writable")
 	case version == 1 && errors.Is(ke.Errno, syscall.EDQUOT):
-		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			kerr.WithReason(ke, "RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota"))
+		return kerr.WithErr(ke, "RFC v1 reports a full KeyID pool as EDQUOT, which is also the errno of the key quota", ErrPoolExhausted)
 	case version == 2 && errors.Is(ke.Errno, enokey) && destExists():
-		return fmt.Errorf("mktme: %w: %w", ErrPoolExhausted,
-			kerr.WithReason(ke, "RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY"))
+		return kerr.WithErr(ke, "RFC v2 reports a full KeyID pool, or a failure to program the key, as ENOKEY", ErrPoolExhausted)
 	case errors.Is(ke.Errno, syscall.EBUSY):
 		return kerr.WithReason(ke, "dest already links an MKTME key with this description, which add_key tried to update while memory uses it")
 	}

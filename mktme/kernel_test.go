@@ -92,12 +92,21 @@ func wantCapabilityError(t *testing.T, what string, err error) {
 // kernelOptions are the payloads tried against the kernel: every key type
 // of both grammars.
 func kernelOptions() []Options {
+	var o []Options
+	for _, p := range kernelPayloads() {
+		o = append(o, Options{Payload: p})
+	}
+	return o
+}
+
+// kernelPayloads are the payloads of kernelOptions.
+func kernelPayloads() []Payload {
 	k, tw := make([]byte, KeySize), make([]byte, KeySize)
 	for i := range k {
 		k[i], tw[i] = byte(i), byte(0x80+i)
 	}
-	return []Options{
-		V2{Type: User, Key: k, Tweak: tw},
+	return []Payload{
+		V2{Type: UserSupplied, Key: k, Tweak: tw},
 		V2{Type: CPU},
 		V2{Type: CPU, Key: k, Tweak: tw},
 		V2{Type: Clear},
@@ -134,23 +143,23 @@ func TestProbe(t *testing.T) {
 	}
 }
 
-// Add with every kind of key: the capability error before any call, the
+// New with every kind of key: the capability error before any call, the
 // never-merged ErrNotSupported, or, on a kernel with the type, real keys
 // that refuse the forbidden operations and go away when revoked.
-func TestAdd(t *testing.T) {
+func TestNew(t *testing.T) {
 	s := keytest.Session(t)
 	has, capable := kernelHasMKTME(t), threadHasCapability(t)
 	t.Logf("kernel has the mktme type: %v; thread has CAP_SYS_RESOURCE or CAP_SYS_ADMIN: %v", has, capable)
 	for i, o := range kernelOptions() {
-		what := fmt.Sprintf("Add(%v)", o)
+		what := fmt.Sprintf("New(%v)", o)
 		desc := fmt.Sprintf("kernkeys-test:%d", i)
-		k, err := Add(s, desc, o)
+		k, err := New(s, desc, o)
 		switch {
 		case !capable:
 			wantCapabilityError(t, what, err)
 		case !has:
 			wantNeverMerged(t, what, err)
-			if k != (Key{}) {
+			if k != (keyring.Key{}) {
 				t.Errorf("%s returned a key with the error", what)
 			}
 		case errors.Is(err, ErrPoolExhausted):
@@ -165,29 +174,29 @@ func TestAdd(t *testing.T) {
 
 // testRealKey checks a key the kernel made: its description, the refused
 // operations (the key is untouched), and its retirement by Revoke.
-func testRealKey(t *testing.T, s keyring.Keyring, k Key, desc string) {
+func testRealKey(t *testing.T, s keyring.Keyring, k keyring.Key, desc string) {
 	t.Helper()
 	d, err := k.Describe()
 	if err != nil || d.Type != TypeName || d.Description != desc {
 		t.Errorf("Describe() = %+v, %v", d, err)
 	}
 	for op, err := range map[string]error{
-		"Update":     k.Update([]byte("type=clear")),
-		"SetTimeout": k.SetTimeout(time.Second),
-		"Invalidate": k.Invalidate(),
-		"Unlink":     k.Unlink(s),
+		"Update":     Update(k, Options{Payload: V2{Type: Clear}}),
+		"SetTimeout": SetTimeout(k, time.Second),
+		"Invalidate": Invalidate(k),
+		"Unlink":     Unlink(k, s),
 	} {
 		if !errors.Is(err, ErrForbidden) {
 			t.Errorf("%s: %v, want ErrForbidden", op, err)
 		}
 	}
-	if links, err := s.Links(); err != nil || !containsKey(links, k.Key) {
+	if links, err := s.Links(); err != nil || !containsKey(links, k) {
 		t.Errorf("after the refused operations the session links %v (%v); want %v in it", links, err, k)
 	}
 	if err := k.Revoke(); err != nil {
 		t.Errorf("Revoke: %v", err)
 	}
-	if err := s.Unlink(k.Key); err != nil {
+	if err := s.Unlink(k); err != nil {
 		t.Errorf("unlinking the revoked key: %v", err)
 	}
 }
@@ -201,11 +210,11 @@ func containsKey(l []keyring.Key, k keyring.Key) bool {
 	return false
 }
 
-// The order of Add's checks: options first, then the capability, then the
+// The order of New's checks: options first, then the capability, then the
 // call. A keyring that no longer exists shows which one answered: a call
 // would fail with ENOKEY, since add_key looks the keyring up before the
 // key type.
-func TestAddCheckOrder(t *testing.T) {
+func TestNewCheckOrder(t *testing.T) {
 	s := keytest.Session(t)
 	gone, err := s.AddKeyring("kernkeys-test:gone")
 	if err != nil {
@@ -216,20 +225,20 @@ func TestAddCheckOrder(t *testing.T) {
 	}
 	keytest.WaitGone(t, gone.Key)
 
-	_, err = Add(gone, "x", V2{Type: Clear, Key: make([]byte, KeySize)})
-	if e := (*Error)(nil); !errors.As(err, &e) || e.Field != "key" || !errors.Is(err, ErrInvalid) {
-		t.Errorf("invalid options: %v, want the *Error on key", err)
+	_, err = New(gone, "x", Options{Payload: V2{Type: Clear, Key: make([]byte, KeySize)}})
+	if e := (*keyring.Error)(nil); !errors.As(err, &e) || e.Field != "key" || !e.Refused || e.Op != "mktme.New" || !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("invalid options: %v, want the refusal of key by mktme.New", err)
 	}
-	for _, o := range []Options{V2{Type: CPU}, V1{Entropy: make([]byte, KeySizeV1)}} {
-		_, err = Add(gone, "x", o)
+	for _, o := range []Options{{}, {Payload: V2{Type: CPU}}, {Payload: V1{Entropy: make([]byte, KeySizeV1)}}} {
+		_, err = New(gone, "x", o)
 		if !threadHasCapability(t) {
-			wantCapabilityError(t, fmt.Sprintf("Add(%v) without the capability", o), err)
+			wantCapabilityError(t, fmt.Sprintf("New(%v) without the capability", o), err)
 			continue
 		}
 		// The kernel's ENOKEY for the missing keyring is not pool
 		// exhaustion, although RFC v2 answers ENOKEY for both.
 		if !errors.Is(err, keyring.ErrNotFound) || errors.Is(err, ErrPoolExhausted) {
-			t.Errorf("Add(%v) to a keyring that is gone: %v; want keyring.ErrNotFound from the call", o, err)
+			t.Errorf("New(%v) to a keyring that is gone: %v; want keyring.ErrNotFound from the call", o, err)
 		}
 	}
 }
@@ -242,12 +251,11 @@ func TestForbiddenOpsMakeNoCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := Key{uk}
 	for op, err := range map[string]error{
-		"Update":     k.Update([]byte("other")),
-		"SetTimeout": k.SetTimeout(time.Nanosecond),
-		"Invalidate": k.Invalidate(),
-		"Unlink":     k.Unlink(s),
+		"Update":     Update(uk, Options{}),
+		"SetTimeout": SetTimeout(uk, time.Nanosecond),
+		"Invalidate": Invalidate(uk),
+		"Unlink":     Unlink(uk, s),
 	} {
 		if !errors.Is(err, ErrForbidden) {
 			t.Errorf("%s: %v, want ErrForbidden", op, err)
@@ -271,17 +279,17 @@ func TestForbiddenOpsMakeNoCall(t *testing.T) {
 	}
 }
 
-// As an ordinary user in a new user namespace, without capabilities: Add
+// As an ordinary user in a new user namespace, without capabilities: New
 // refuses before the call, and Probe still answers.
-func TestAddUnprivileged(t *testing.T) {
+func TestNewUnprivileged(t *testing.T) {
 	if keytest.IsChild(t) {
 		s := keytest.Session(t)
 		if ok, err := HasCapability(); ok || err != nil {
 			t.Errorf("HasCapability() in the child = %v, %v; want false", ok, err)
 		}
 		for _, o := range kernelOptions() {
-			_, err := Add(s, "kernkeys-test:child", o)
-			wantCapabilityError(t, fmt.Sprintf("Add(%v)", o), err)
+			_, err := New(s, "kernkeys-test:child", o)
+			wantCapabilityError(t, fmt.Sprintf("New(%v)", o), err)
 		}
 		if os.Getenv("KERNKEYS_TEST_MKTME") == "0" {
 			wantNeverMerged(t, "Probe in the child", Probe())

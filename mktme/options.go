@@ -30,22 +30,73 @@ const (
 const (
 	// Algorithm is the RFC v2 spelling (mktme_alg_names in v2).
 	Algorithm = "aes-xts-128"
-	// AlgorithmV1 is the RFC v1 code's spelling. The v1 documentation
-	// (seed 002) writes "aes-xts-128", which the v1 code refuses.
+	// AlgorithmV1 is the RFC v1 code's spelling. The RFC v1
+	// documentation writes "aes-xts-128", which the v1 code refuses.
 	AlgorithmV1 = "aes_xts_128"
 )
 
-// Options is an "mktme" add_key payload in one of the RFC grammars: [V2]
-// (type=...) or [V1] (userkey=, entropy=). Only this package implements it.
-type Options interface {
-	// Validate checks the options against their version's rules.
+// Options says what MKTME key [New] creates: its payload, in one of the
+// RFC grammars. The zero Options is a CPU-generated key in the RFC v2
+// grammar (V2{Type: CPU}, "type=cpu algorithm=aes-xts-128": the hardware
+// generates key and tweak), the key the RFC's own demonstration program
+// creates; the RFC kernel itself has no default, and refuses a payload
+// without type=.
+//
+// Printing Options with any fmt verb never shows key material.
+type Options struct {
+	// Payload is the add_key payload: a [V2] or a [V1] value. nil means
+	// V2{Type: CPU}.
+	Payload Payload
+}
+
+// payload returns o's payload, the default for nil.
+func (o Options) payload() Payload {
+	if o.Payload == nil {
+		return V2{Type: CPU}
+	}
+	return o.Payload
+}
+
+// Validate checks o's payload against its grammar's rules, without any
+// system call. Errors match keyring.ErrInvalid.
+func (o Options) Validate() error { return o.payload().Validate() }
+
+// String describes o's payload without key material.
+func (o Options) String() string { return o.payload().String() }
+
+// GoString is String: %#v must not print key material either.
+func (o Options) GoString() string { return "mktme.Options{" + o.String() + "}" }
+
+// Format prints String (GoString for %#v) for every fmt verb.
+func (o Options) Format(f fmt.State, verb rune) { redact.Format(f, verb, o) }
+
+// Wipe clears the key material of o's payload in place.
+func (o Options) Wipe() {
+	switch p := o.Payload.(type) {
+	case V2:
+		p.Wipe()
+	case *V2:
+		p.Wipe()
+	case V1:
+		p.Wipe()
+	case *V1:
+		p.Wipe()
+	}
+}
+
+// Payload is an "mktme" add_key payload in one of the RFC grammars: [V2]
+// (type=...) or [V1] (userkey=, entropy=). Only this package implements
+// it; the two grammars are two types because their options, sizes and
+// rules differ.
+type Payload interface {
+	// Validate checks the payload against its version's rules.
 	Validate() error
 	// AppendText appends the payload text to b.
 	AppendText(b []byte) ([]byte, error)
 	// MarshalText returns the payload text in a new buffer. The text holds
-	// key material in hex: Wipe it after use.
+	// key material in hex: clear it with keyring.Wipe after use.
 	MarshalText() ([]byte, error)
-	// String describes the options without key material.
+	// String describes the payload without key material.
 	String() string
 
 	appendText(op string, b []byte) ([]byte, error)
@@ -57,8 +108,9 @@ type Options interface {
 type KeyType uint8
 
 const (
-	// User programs a caller-supplied key and tweak (SET_KEY_DIRECT).
-	User KeyType = iota + 1
+	// UserSupplied is type=user: it programs a key and tweak that the
+	// caller supplies (SET_KEY_DIRECT).
+	UserSupplied KeyType = iota + 1
 	// CPU has the CPU generate the key and tweak (SET_KEY_RANDOM); optional
 	// key= and tweak= values are entropy mixed into them.
 	CPU
@@ -71,10 +123,10 @@ const (
 )
 
 var typeNames = [...]string{
-	User:      "user",
-	CPU:       "cpu",
-	Clear:     "clear",
-	NoEncrypt: "no-encrypt",
+	UserSupplied: "user",
+	CPU:          "cpu",
+	Clear:        "clear",
+	NoEncrypt:    "no-encrypt",
 }
 
 // String returns the type's word in the grammar: "user", "cpu", "clear" or
@@ -86,14 +138,14 @@ func (t KeyType) String() string {
 	return "KeyType(" + strconv.Itoa(int(t)) + ")"
 }
 
-func (t KeyType) valid() bool { return t >= User && t <= NoEncrypt }
+func (t KeyType) valid() bool { return t >= UserSupplied && t <= NoEncrypt }
 
 // needsAlgorithm reports whether type t takes algorithm= (required) and
 // key=/tweak= values; clear and no-encrypt forbid all three.
-func (t KeyType) needsAlgorithm() bool { return t == User || t == CPU }
+func (t KeyType) needsAlgorithm() bool { return t == UserSupplied || t == CPU }
 
 func lookupType(s []byte) (KeyType, bool) {
-	for t := User; t <= NoEncrypt; t++ {
+	for t := UserSupplied; t <= NoEncrypt; t++ {
 		if string(s) == typeNames[t] {
 			return t, true
 		}
@@ -109,10 +161,10 @@ func lookupType(s []byte) (KeyType, bool) {
 //	type=clear
 //	type=no-encrypt
 //
-// Rules: Type is required. A User key needs Key and Tweak, KeySize bytes
+// Rules: Type is required. A UserSupplied key needs Key and Tweak, KeySize bytes
 // each. A CPU key may carry either or both as entropy that the kernel XORs
 // with random bytes. Clear and NoEncrypt take neither. algorithm= is
-// written for User and CPU, which require it, and never for the others,
+// written for UserSupplied and CPU, which require it, and never for the others,
 // which forbid it. A nil or empty Key or Tweak is absent.
 //
 // The zero V2 is invalid, as a payload without type= is.
@@ -124,7 +176,7 @@ type V2 struct {
 
 func (o V2) version() int { return 2 }
 
-// Validate checks o against the RFC v2 rules. Errors match [ErrInvalid].
+// Validate checks o against the RFC v2 rules. Errors match keyring.ErrInvalid.
 func (o V2) Validate() error { return o.validate("Validate") }
 
 func (o V2) validate(op string) error {
@@ -139,7 +191,7 @@ func (o V2) validate(op string) error {
 		v    []byte
 	}{{"key", o.Key}, {"tweak", o.Tweak}} {
 		switch {
-		case len(f.v) == 0 && o.Type == User:
+		case len(f.v) == 0 && o.Type == UserSupplied:
 			return invalid(op, f.name, "is required for type=user")
 		case len(f.v) != 0 && !o.Type.needsAlgorithm():
 			return invalid(op, f.name, "is not allowed with type="+o.Type.String())
@@ -151,14 +203,14 @@ func (o V2) validate(op string) error {
 }
 
 // AppendText appends the payload text to b. The text holds key material
-// in hex: Wipe it after use. b grows at most once, so no copy of the
-// key material is left behind in a discarded array. Errors match
-// [ErrInvalid].
+// in hex: clear it with keyring.Wipe after use. b grows at most once, so
+// no copy of the key material is left behind in a discarded array. Errors
+// match keyring.ErrInvalid.
 func (o V2) AppendText(b []byte) ([]byte, error) { return o.appendText("AppendText", b) }
 
 // MarshalText returns the payload text, for add_key(2) with the type
-// "mktme". The text holds key material in hex: Wipe it after use. Errors
-// match [ErrInvalid].
+// "mktme". The text holds key material in hex: clear it with keyring.Wipe
+// after use. Errors match keyring.ErrInvalid.
 func (o V2) MarshalText() ([]byte, error) { return o.appendText("MarshalText", nil) }
 
 func (o V2) appendText(op string, b []byte) ([]byte, error) {
@@ -220,7 +272,7 @@ func (o *V2) Wipe() {
 }
 
 // V1 is an RFC v1 payload ("[RFC 00/12] Multi-Key Total Memory Encryption
-// API (MKTME)", 2018-09; the grammar of seed 002):
+// API (MKTME)", 2018-09):
 //
 //	[algorithm=aes_xts_128] userkey=<16 hex> tweak=<16 hex>   a user key
 //	[algorithm=aes_xts_128] entropy=<16 hex>                  a CPU-generated key
@@ -243,7 +295,7 @@ type V1 struct {
 
 func (o V1) version() int { return 1 }
 
-// Validate checks o against the RFC v1 rules. Errors match [ErrInvalid].
+// Validate checks o against the RFC v1 rules. Errors match keyring.ErrInvalid.
 func (o V1) Validate() error { return o.validate("Validate") }
 
 func (o V1) validate(op string) error {
@@ -274,12 +326,12 @@ func (o V1) validate(op string) error {
 }
 
 // AppendText appends the payload text to b, growing it at most once. The
-// text holds key material in hex: Wipe it after use. Errors match
-// [ErrInvalid].
+// text holds key material in hex: clear it with keyring.Wipe after use.
+// Errors match keyring.ErrInvalid.
 func (o V1) AppendText(b []byte) ([]byte, error) { return o.appendText("AppendText", b) }
 
 // MarshalText returns the payload text. The text holds key material in
-// hex: Wipe it after use. Errors match [ErrInvalid].
+// hex: clear it with keyring.Wipe after use. Errors match keyring.ErrInvalid.
 func (o V1) MarshalText() ([]byte, error) { return o.appendText("MarshalText", nil) }
 
 func (o V1) appendText(op string, b []byte) ([]byte, error) {
@@ -355,7 +407,3 @@ func redacted(prefix string, v []byte) string {
 	}
 	return prefix + "<" + strconv.Itoa(len(v)) + " bytes>"
 }
-
-// Wipe overwrites b with zeros. Use it on payloads from MarshalText and
-// AppendText, and on key material, once done with them.
-func Wipe(b []byte) { keyring.Wipe(b) }

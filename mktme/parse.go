@@ -41,7 +41,7 @@ var (
 //     would silently drop everything after it.
 //
 // The key material in the result is in new buffers owned by the caller:
-// call Wipe on the result once done. Errors match [ErrInvalid], name the
+// call Wipe on the result once done. Errors match keyring.ErrInvalid, name the
 // field at fault and never contain payload bytes.
 func Parse(payload []byte) (V2, error) {
 	const op = "Parse"
@@ -92,9 +92,9 @@ func checkV2(op string, o V2, alg bool) error {
 		return invalid(op, "key", "is not allowed with type="+t.String()+" (the RFC v2 documentation forbids it; its code ignores it)")
 	case !t.needsAlgorithm() && len(o.Tweak) > 0:
 		return invalid(op, "tweak", "is not allowed with type="+t.String()+" (the RFC v2 documentation forbids it; its code ignores it)")
-	case t == User && len(o.Key) == 0:
+	case t == UserSupplied && len(o.Key) == 0:
 		return invalid(op, "key", "is required for type=user")
-	case t == User && len(o.Tweak) == 0:
+	case t == UserSupplied && len(o.Tweak) == 0:
 		return invalid(op, "tweak", "is required for type=user")
 	}
 	return nil
@@ -116,7 +116,7 @@ func checkV2(op string, o V2, alg bool) error {
 //     tweak= is not allowed. A payload with no option is refused.
 //
 // The key material in the result is in new buffers owned by the caller:
-// call Wipe on the result once done. Errors match [ErrInvalid].
+// call Wipe on the result once done. Errors match keyring.ErrInvalid.
 func ParseV1(payload []byte) (V1, error) {
 	const op = "ParseV1"
 	o := V1{OmitAlgorithm: true}

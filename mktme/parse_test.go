@@ -37,13 +37,13 @@ var secrets = []string{hexK, hexT, hexU, hexU2, strings.ToUpper(hexK), hexK[:16]
 // without leaking key material.
 func checkRejected(t *testing.T, what string, err error, field string) {
 	t.Helper()
-	var e *Error
+	var e *keyring.Error
 	switch {
 	case !errors.As(err, &e):
-		t.Errorf("%s: error %v (%T) is not an *Error", what, err, err)
+		t.Errorf("%s: error %v (%T) is not a *keyring.Error", what, err, err)
 		return
-	case !errors.Is(err, ErrInvalid) || !errors.Is(err, keyring.ErrInvalid):
-		t.Errorf("%s: error %v does not match ErrInvalid", what, err)
+	case !errors.Is(err, keyring.ErrInvalid) || !e.Refused || !strings.HasPrefix(e.Op, "mktme."):
+		t.Errorf("%s: error %v does not match ErrInvalid, refused by mktme", what, err)
 	case e.Field != field:
 		t.Errorf("%s: error on field %q (%v), want %q", what, e.Field, err, field)
 	}
@@ -63,7 +63,7 @@ func pad(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
 // refuses, the code refuses too, except the rows marked lax, where the
 // code is laxer than the v2 documentation.
 func TestParseV2Rules(t *testing.T) {
-	user := V2{Type: User, Key: unhex(hexK), Tweak: unhex(hexT)}
+	user := V2{Type: UserSupplied, Key: unhex(hexK), Tweak: unhex(hexT)}
 	for _, c := range []struct {
 		rule  string
 		in    string
@@ -180,7 +180,7 @@ func TestParseV2Rules(t *testing.T) {
 	}
 }
 
-// Every rule of the RFC v1 grammar (seed 002 and the v1 code).
+// Every rule of the RFC v1 grammar (its documentation and the v1 code).
 func TestParseV1Rules(t *testing.T) {
 	user := V1{UserKey: unhex(hexU), Tweak: unhex(hexU2)}
 	cpu := V1{Entropy: unhex(hexU)}
@@ -269,7 +269,7 @@ func TestMarshalV2(t *testing.T) {
 		want  string
 		field string
 	}{
-		{rule: "user", in: V2{Type: User, Key: k, Tweak: tw}, want: "type=user " + alg2 + " key=" + hexK + " tweak=" + hexT},
+		{rule: "user", in: V2{Type: UserSupplied, Key: k, Tweak: tw}, want: "type=user " + alg2 + " key=" + hexK + " tweak=" + hexT},
 		{rule: "cpu", in: V2{Type: CPU}, want: "type=cpu " + alg2},
 		{rule: "cpu with key entropy", in: V2{Type: CPU, Key: k}, want: "type=cpu " + alg2 + " key=" + hexK},
 		{rule: "cpu with tweak entropy", in: V2{Type: CPU, Tweak: tw}, want: "type=cpu " + alg2 + " tweak=" + hexT},
@@ -280,9 +280,9 @@ func TestMarshalV2(t *testing.T) {
 
 		{rule: "zero value", in: V2{}, field: "type"},
 		{rule: "unknown type", in: V2{Type: NoEncrypt + 1}, field: "type"},
-		{rule: "user needs key", in: V2{Type: User, Tweak: tw}, field: "key"},
-		{rule: "user needs tweak", in: V2{Type: User, Key: k}, field: "tweak"},
-		{rule: "key size", in: V2{Type: User, Key: k[:15], Tweak: tw}, field: "key"},
+		{rule: "user needs key", in: V2{Type: UserSupplied, Tweak: tw}, field: "key"},
+		{rule: "user needs tweak", in: V2{Type: UserSupplied, Key: k}, field: "tweak"},
+		{rule: "key size", in: V2{Type: UserSupplied, Key: k[:15], Tweak: tw}, field: "key"},
 		{rule: "key size", in: V2{Type: CPU, Key: append(k, 0)}, field: "key"},
 		{rule: "tweak size", in: V2{Type: CPU, Tweak: tw[:8]}, field: "tweak"},
 		{rule: "clear forbids key", in: V2{Type: Clear, Key: k}, field: "key"},
@@ -391,8 +391,8 @@ func normalV1(o V1) V1 {
 // AppendText appends, grows the buffer at most once and, given room,
 // allocates nothing; on error it returns the buffer unchanged.
 func TestAppendText(t *testing.T) {
-	opts := []Options{
-		V2{Type: User, Key: unhex(hexK), Tweak: unhex(hexT)},
+	opts := []Payload{
+		V2{Type: UserSupplied, Key: unhex(hexK), Tweak: unhex(hexT)},
 		V2{Type: NoEncrypt},
 		V1{UserKey: unhex(hexU), Tweak: unhex(hexU2)},
 		V1{Entropy: unhex(hexU), OmitAlgorithm: true},
@@ -424,10 +424,10 @@ func TestAppendText(t *testing.T) {
 // String, GoString and every fmt verb leave key material out.
 func TestStringRedacts(t *testing.T) {
 	for _, c := range []struct {
-		o    Options
+		o    Payload
 		want string
 	}{
-		{V2{Type: User, Key: unhex(hexK), Tweak: unhex(hexT)}, "type=user algorithm=aes-xts-128 key=<16 bytes> tweak=<16 bytes>"},
+		{V2{Type: UserSupplied, Key: unhex(hexK), Tweak: unhex(hexT)}, "type=user algorithm=aes-xts-128 key=<16 bytes> tweak=<16 bytes>"},
 		{V2{Type: CPU, Key: unhex(hexK)}, "type=cpu algorithm=aes-xts-128 key=<16 bytes>"},
 		{V2{Type: Clear}, "type=clear"},
 		{V2{Key: []byte{1, 2, 3}}, "type=KeyType(0) key=<3 bytes>"},
@@ -445,7 +445,7 @@ func TestStringRedacts(t *testing.T) {
 			}
 		}
 	}
-	for typ, want := range map[KeyType]string{User: "user", CPU: "cpu", Clear: "clear", NoEncrypt: "no-encrypt", 0: "KeyType(0)", 9: "KeyType(9)"} {
+	for typ, want := range map[KeyType]string{UserSupplied: "user", CPU: "cpu", Clear: "clear", NoEncrypt: "no-encrypt", 0: "KeyType(0)", 9: "KeyType(9)"} {
 		if typ.String() != want {
 			t.Errorf("KeyType(%d).String() = %q, want %q", typ, typ.String(), want)
 		}
@@ -471,13 +471,19 @@ func TestWipe(t *testing.T) {
 	if !bytes.Equal(u, make([]byte, KeySizeV1)) || !bytes.Equal(tw1, make([]byte, KeySizeV1)) {
 		t.Errorf("V1.Wipe left %x %x", u, tw1)
 	}
-	p := []byte("type=cpu key=" + hexK)
-	Wipe(p)
-	if !bytes.Equal(p, make([]byte, len(p))) {
-		t.Errorf("Wipe left %q", p)
+	k2, u2 := unhex(hexK), unhex(hexU)
+	Options{Payload: V2{Type: UserSupplied, Key: k2}}.Wipe()
+	Options{Payload: &V1{Entropy: u2}}.Wipe()
+	if !bytes.Equal(k2, make([]byte, KeySize)) || !bytes.Equal(u2, make([]byte, KeySizeV1)) {
+		t.Errorf("Options.Wipe left %x %x", k2, u2)
 	}
 	var zero V2
-	zero.Wipe() // nil slices: no panic
+	zero.Wipe()          // nil slices: no panic
+	Options{}.Wipe()     // no payload: no panic
+	var zeroOpts Options // the zero Options is type=cpu in RFC v2
+	if p, err := zeroOpts.payload().MarshalText(); err != nil || string(p) != "type=cpu algorithm=aes-xts-128" || zeroOpts.Validate() != nil || zeroOpts.String() != "type=cpu algorithm=aes-xts-128" {
+		t.Errorf("the zero Options: %q, %v", p, err)
+	}
 }
 
 // The hints of error messages: case, the other grammar, newlines. They

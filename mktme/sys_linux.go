@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/kernkeys/kernkeys/internal/kerr"
 )
 
 // enokey is ENOKEY, RFC v2's answer when no KeyID is free.
@@ -23,19 +25,25 @@ const enokey = syscall.ENOKEY
 // program changed one thread's; lock the goroutine to its thread
 // (runtime.LockOSThread) if it did.
 //
-// Errors: the error of reading /proc (not mounted, or not readable); on
+// Errors: a *keyring.Error of "mktme.HasCapability" with the errno of
+// reading /proc (not mounted: ENOENT, which matches fs.ErrNotExist; not
+// readable: EACCES), or ENODATA for a status without a CapEff line; on
 // other operating systems, an error matching keyring.ErrNotSupported.
 func HasCapability() (bool, error) {
-	status, err := os.ReadFile("/proc/thread-self/status")
+	path := "/proc/thread-self/status"
+	status, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		status, err = os.ReadFile("/proc/self/status")
+		path = "/proc/self/status"
+		status, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return false, err
+		errno := syscall.EIO
+		errors.As(err, &errno)
+		return false, kerr.Errno("mktme.HasCapability", errno, "reading "+path)
 	}
 	mask, ok := capEff(status)
 	if !ok {
-		return false, &os.PathError{Op: "parse", Path: "/proc/self/status", Err: errors.New("no CapEff line")}
+		return false, kerr.Errno("mktme.HasCapability", syscall.ENODATA, path+" has no CapEff line")
 	}
 	if !hasMKTMECapability(mask) {
 		return false, nil

@@ -204,12 +204,15 @@ func TestCanary(t *testing.T) {
 		"encrypted ecryptfs": func() error { _, err := encrypted.EcryptfsAuthTok("nothex", c); return err },
 		"encrypted master":   func() error { _, err := encrypted.ParseMaster("logon:" + string(c[:8])); return err },
 
-		"mktme add v2": func() error {
-			_, err := mktme.Add(s, "canary", mktme.V2{Type: mktme.User, Key: c[:16], Tweak: c[16:32]})
+		"mktme new v2": func() error {
+			_, err := mktme.New(s, "canary", mktme.Options{Payload: mktme.V2{Type: mktme.UserSupplied, Key: c[:16], Tweak: c[16:32]}})
 			return err
 		},
-		"mktme add v1":       func() error { _, err := mktme.Add(s, "canary", mktme.V1{UserKey: c[:8], Tweak: c[8:16]}); return err },
-		"mktme v2, length":   func() error { _, err := mktme.V2{Type: mktme.User, Key: c, Tweak: c}.MarshalText(); return err },
+		"mktme new v1": func() error {
+			_, err := mktme.New(s, "canary", mktme.Options{Payload: mktme.V1{UserKey: c[:8], Tweak: c[8:16]}})
+			return err
+		},
+		"mktme v2, length":   func() error { _, err := mktme.V2{Type: mktme.UserSupplied, Key: c, Tweak: c}.MarshalText(); return err },
 		"mktme v2, clear":    func() error { return mktme.V2{Type: mktme.Clear, Key: c[:16]}.Validate() },
 		"mktme v1, both":     func() error { return mktme.V1{UserKey: c[:8], Tweak: c[:8], Entropy: c[:8]}.Validate() },
 		"mktme parse, value": func() error { _, err := mktme.Parse([]byte("type=" + string(c))); return err },
@@ -239,10 +242,11 @@ func TestCanary(t *testing.T) {
 	for name, v := range map[string]any{
 		"keytypes.Options":  opts,
 		"*keytypes.Options": &opts,
-		"mktme.V2":          mktme.V2{Type: mktme.User, Key: c[:16], Tweak: c[16:32]},
+		"mktme.V2":          mktme.V2{Type: mktme.UserSupplied, Key: c[:16], Tweak: c[16:32]},
 		"*mktme.V2":         &mktme.V2{Type: mktme.CPU, Key: c[:16]},
 		"mktme.V1":          mktme.V1{UserKey: c[:8], Tweak: c[8:16]},
-		"mktme.Options":     []mktme.Options{mktme.V1{Entropy: c[:8]}},
+		"mktme.Options":     []mktme.Options{{Payload: mktme.V1{Entropy: c[:8]}}, {Payload: &mktme.V2{Type: mktme.CPU, Key: c[:16]}}},
+		"mktme.Payload":     []mktme.Payload{mktme.V1{Entropy: c[:8]}},
 		"*secret.Buffer":    buf,
 		"secret.Buffer":     *buf,
 		"struct":            struct{ B *secret.Buffer }{buf},
@@ -274,7 +278,7 @@ func hexInto(t *testing.T, src []byte) *secret.Buffer {
 // hands to the caller, which the test wipes. The secrets are random and
 // live only in locked memory outside the heap, which the search skips, so
 // any copy found was left by the library; remove one of its wipes (say,
-// the defer Wipe(p) in mktme.Add or Wipe(plaintext) in Rewrap) and this
+// the defer keyring.Wipe(p) in mktme.New or Wipe(plaintext) in Rewrap) and this
 // fails. (The master key is 55 bytes so that the 64-byte buffer SHA-256
 // hashes to derive keys is one whole block, which the hash reads in
 // place: a shorter key would be copied into the hash's own block buffer,
@@ -304,12 +308,12 @@ func TestNoCopyLeftInMemory(t *testing.T) {
 			keyring.Wipe(got)
 			return err
 		}},
-		{"mktme.Add", func(s keyring.Keyring) error {
+		{"mktme.New", func(s keyring.Keyring) error {
 			// No mainline kernel has the type, and a non-root caller
 			// lacks the capability: either way the payload was built.
-			_, err := mktme.Add(s, "scan", mktme.V2{Type: mktme.User, Key: c.Bytes()[:16], Tweak: c.Bytes()[16:]})
+			_, err := mktme.New(s, "scan", mktme.Options{Payload: mktme.V2{Type: mktme.UserSupplied, Key: c.Bytes()[:16], Tweak: c.Bytes()[16:]}})
 			if err == nil {
-				return fmt.Errorf("mktme.Add succeeded")
+				return fmt.Errorf("mktme.New succeeded")
 			}
 			return nil
 		}},

@@ -83,8 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mktme: %v\n", err)
 		return 1
 	}
-	defer wipe(user)
-	defer wipe(cpu)
+	defer user.Wipe()
+	defer cpu.Wipe()
 
 	failed := false
 	err = keyring.InNewSession(func(s keyring.Keyring) error {
@@ -115,35 +115,30 @@ func options(grammar string) (user, cpu mktme.Options, err error) {
 	if grammar == "v1" {
 		b := make([]byte, 2*mktme.KeySizeV1)
 		if _, err := rand.Read(b); err != nil {
-			return nil, nil, err
+			return user, cpu, err
 		}
 		entropy := make([]byte, mktme.KeySizeV1)
 		if _, err := rand.Read(entropy); err != nil {
-			return nil, nil, err
+			return user, cpu, err
 		}
-		return mktme.V1{UserKey: b[:mktme.KeySizeV1], Tweak: b[mktme.KeySizeV1:]}, mktme.V1{Entropy: entropy}, nil
+		user.Payload = mktme.V1{UserKey: b[:mktme.KeySizeV1], Tweak: b[mktme.KeySizeV1:]}
+		cpu.Payload = mktme.V1{Entropy: entropy}
+		return user, cpu, nil
 	}
 	b := make([]byte, 2*mktme.KeySize)
 	if _, err := rand.Read(b); err != nil {
-		return nil, nil, err
+		return user, cpu, err
 	}
-	return mktme.V2{Type: mktme.User, Key: b[:mktme.KeySize], Tweak: b[mktme.KeySize:]}, mktme.V2{Type: mktme.CPU}, nil
-}
-
-func wipe(o mktme.Options) {
-	switch o := o.(type) {
-	case mktme.V2:
-		o.Wipe()
-	case mktme.V1:
-		o.Wipe()
-	}
+	// The zero cpu Options is a CPU-generated key in the RFC v2 grammar.
+	user.Payload = mktme.V2{Type: mktme.UserSupplied, Key: b[:mktme.KeySize], Tweak: b[mktme.KeySize:]}
+	return user, cpu, nil
 }
 
 // try adds one key to s and prints the kernel's answer. It reports whether
 // the answer is one the RFCs define.
 func try(w io.Writer, s keyring.Keyring, name string, o mktme.Options) bool {
 	fmt.Fprintf(w, "%s: payload %v\n", name, o)
-	k, err := mktme.Add(s, "kernkeys-example:"+name, o)
+	k, err := mktme.New(s, "kernkeys-example:"+name, o)
 	switch {
 	case errors.Is(err, mktme.ErrPoolExhausted):
 		fmt.Fprintf(w, "%s: no free KeyID: %v\n", name, err)
@@ -163,10 +158,10 @@ func try(w io.Writer, s keyring.Keyring, name string, o mktme.Options) bool {
 		name string
 		err  error
 	}{
-		{"update", k.Update([]byte("type=clear"))},
-		{"set timeout", k.SetTimeout(time.Minute)},
-		{"invalidate", k.Invalidate()},
-		{"unlink", k.Unlink(s)},
+		{"update", mktme.Update(k, mktme.Options{Payload: mktme.V2{Type: mktme.Clear}})},
+		{"set timeout", mktme.SetTimeout(k, time.Minute)},
+		{"invalidate", mktme.Invalidate(k)},
+		{"unlink", mktme.Unlink(k, s)},
 	} {
 		fmt.Fprintf(w, "%s: %s refused: %v\n", name, op.name, errors.Is(op.err, mktme.ErrForbidden))
 	}
@@ -175,7 +170,7 @@ func try(w io.Writer, s keyring.Keyring, name string, o mktme.Options) bool {
 		return false
 	}
 	fmt.Fprintf(w, "%s: revoked\n", name)
-	if err := s.Unlink(k.Key); err != nil { // allowed once revoked
+	if err := s.Unlink(k); err != nil { // allowed once revoked
 		fmt.Fprintf(w, "%s: unlink after revoke: %v\n", name, err)
 		return false
 	}
