@@ -96,16 +96,16 @@ func TestCanary(t *testing.T) {
 	if err := revoked.Revoke(); err != nil {
 		t.Fatal(err)
 	}
-	userMaster := encrypted.Master{Kind: encrypted.User, Name: "canary-master"}
-	missingMaster := encrypted.Master{Kind: encrypted.User, Name: "canary-missing"}
+	userMaster := encrypted.Master{Kind: encrypted.UserMaster, Name: "canary-master"}
+	missingMaster := encrypted.Master{Kind: encrypted.UserMaster, Name: "canary-missing"}
 	if _, err := s.Add("user", userMaster.Name, c[32:]); err != nil {
 		t.Fatal(err)
 	}
-	blob, err := encrypted.Seal(c[:32], c[32:], encrypted.Params{Format: encrypted.Enc32, Master: userMaster})
+	blob, err := encrypted.Seal(c[:32], encrypted.SealOptions{MasterKey: c[32:], Format: encrypted.Enc32, Master: userMaster})
 	if err != nil {
 		t.Fatal(err)
 	}
-	orphan, err := encrypted.Seal(c[:32], c[32:], encrypted.Params{Format: encrypted.Enc32, Master: missingMaster})
+	orphan, err := encrypted.Seal(c[:32], encrypted.SealOptions{MasterKey: c[32:], Format: encrypted.Enc32, Master: missingMaster})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,25 +161,31 @@ func TestCanary(t *testing.T) {
 			return err
 		},
 
-		"encrypted seal, bad master": func() error { _, err := encrypted.Seal(c[:32], c, encrypted.Params{}); return err },
-		"encrypted seal, bad length": func() error { _, err := encrypted.Seal(c[:17], c, encrypted.Params{Master: userMaster}); return err },
+		"encrypted seal, bad master": func() error { _, err := encrypted.Seal(c[:32], encrypted.SealOptions{MasterKey: c}); return err },
+		"encrypted seal, bad length": func() error {
+			_, err := encrypted.Seal(c[:17], encrypted.SealOptions{MasterKey: c, Master: userMaster})
+			return err
+		},
 		"encrypted seal, enc32": func() error {
-			_, err := encrypted.Seal(c, c, encrypted.Params{Format: encrypted.Enc32, Master: userMaster})
+			_, err := encrypted.Seal(c, encrypted.SealOptions{MasterKey: c, Format: encrypted.Enc32, Master: userMaster})
 			return err
 		},
 		"encrypted seal, big master": func() error {
-			_, err := encrypted.Seal(c[:32], bytes.Repeat(c, 600), encrypted.Params{Master: userMaster})
+			_, err := encrypted.Seal(c[:32], encrypted.SealOptions{MasterKey: bytes.Repeat(c, 600), Master: userMaster})
 			return err
 		},
-		"encrypted open, wrong":       func() error { _, err := encrypted.Open(blob, c[:32]); return err },
-		"encrypted rewrap, wrong old": func() error { _, err := encrypted.Rewrap(blob, c[:32], c, userMaster); return err },
+		"encrypted open, wrong": func() error { _, err := encrypted.Open(blob, c[:32]); return err },
+		"encrypted rewrap, wrong old": func() error {
+			_, err := encrypted.Rewrap(blob, encrypted.RewrapOptions{OldMasterKey: c[:32], NewMasterKey: c, NewMaster: userMaster})
+			return err
+		},
 		"encrypted rewrap, bad new": func() error {
-			_, err := encrypted.Rewrap(blob, c[32:], c, encrypted.Master{})
+			_, err := encrypted.Rewrap(blob, encrypted.RewrapOptions{OldMasterKey: c[32:], NewMasterKey: c})
 			return err
 		},
 		"encrypted load, no master": func() error { _, err := encrypted.Load(s, "canary-orphan", orphan); return err },
 		"encrypted import, trusted": func() error {
-			_, _, err := encrypted.Import(s, "canary-t", c[:32], encrypted.ImportOptions{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}})
+			_, _, err := encrypted.Import(s, "canary-t", c[:32], encrypted.ImportOptions{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}})
 			return err
 		},
 		"encrypted import, missing master": func() error {
@@ -190,7 +196,10 @@ func TestCanary(t *testing.T) {
 			_, _, err := encrypted.Import(s, "canary-l", c[:31], encrypted.ImportOptions{Format: encrypted.Enc32, Master: userMaster})
 			return err
 		},
-		"encrypted new payload":   func() error { _, err := encrypted.NewPayloadWithData(encrypted.Enc32, userMaster, c); return err },
+		"encrypted new payload": func() error {
+			_, err := encrypted.NewPayloadWithData(c, encrypted.Options{Format: encrypted.Enc32, Master: userMaster})
+			return err
+		},
 		"encrypted parse, canary": func() error { _, err := encrypted.ParseBlob(c); return err },
 		"encrypted parse, hex":    func() error { _, err := encrypted.ParseBlob(hexPayload[4:]); return err },
 		"encrypted parse, tail": func() error {
@@ -294,7 +303,7 @@ func TestNoCopyLeftInMemory(t *testing.T) {
 	if found := keytest.FindInMemory(t, patterns, locked...); len(found) > 0 {
 		t.Fatalf("the secrets are in memory before the test starts: %v", found)
 	}
-	master := encrypted.Master{Kind: encrypted.User, Name: "scan-master"}
+	master := encrypted.Master{Kind: encrypted.UserMaster, Name: "scan-master"}
 	steps := []struct {
 		name string
 		run  func(s keyring.Keyring) error
@@ -320,18 +329,18 @@ func TestNoCopyLeftInMemory(t *testing.T) {
 		{"encrypted.Import, trusted", func(s keyring.Keyring) error {
 			// "new enc32 trusted:kmk 32 <hex>": refused without
 			// user-provided data, or without the trusted type.
-			_, _, err := encrypted.Import(s, "scan-t", c.Bytes(), encrypted.ImportOptions{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}})
+			_, _, err := encrypted.Import(s, "scan-t", c.Bytes(), encrypted.ImportOptions{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}})
 			if err == nil {
 				return fmt.Errorf("importing under a trusted master succeeded")
 			}
 			return nil
 		}},
 		{"encrypted.Seal, Open, Rewrap", func(s keyring.Keyring) error {
-			b, err := encrypted.Seal(c.Bytes(), m1.Bytes(), encrypted.Params{Format: encrypted.Enc32, Master: master})
+			b, err := encrypted.Seal(c.Bytes(), encrypted.SealOptions{MasterKey: m1.Bytes(), Format: encrypted.Enc32, Master: master})
 			if err != nil {
 				return err
 			}
-			if _, err := encrypted.Rewrap(b, m1.Bytes(), m2.Bytes(), master); err != nil {
+			if _, err := encrypted.Rewrap(b, encrypted.RewrapOptions{OldMasterKey: m1.Bytes(), NewMasterKey: m2.Bytes(), NewMaster: master}); err != nil {
 				return err
 			}
 			got, err := encrypted.Open(b, m1.Bytes())
