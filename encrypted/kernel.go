@@ -90,7 +90,7 @@ func addError(dest keyring.Keyring, desc, cmd string, err error, b *Blob) error 
 	if !errors.As(err, &ke) || !errors.Is(err, keyring.ErrInvalid) {
 		return err
 	}
-	if _, serr := dest.Search("encrypted", desc, keyring.Keyring{}); serr == nil {
+	if _, serr := dest.Search("encrypted", desc); serr == nil {
 		return kerr.WithReason(ke, "an encrypted key "+strconv.Quote(desc)+" already exists there, and the kernel turns the add into an update, which refuses "+strconv.Quote(cmd))
 	}
 	if b != nil {

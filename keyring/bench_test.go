@@ -125,7 +125,7 @@ func BenchmarkSearch1000(b *testing.B) {
 func benchSearch(b *testing.B, s keyring.Keyring, desc string, want keyring.Key) {
 	b.ReportAllocs()
 	for b.Loop() {
-		k, err := s.Search("user", desc, keyring.Keyring{})
+		k, err := s.Search("user", desc)
 		if err != nil || k != want {
 			b.Fatalf("Search = %v, %v; want %v", k, err, want)
 		}
@@ -184,7 +184,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 			return err
 		}},
 		{"Search", func() error {
-			_, err := s.Search("user", benchDesc, keyring.Keyring{})
+			_, err := s.Search("user", benchDesc)
 			return err
 		}},
 		{"Resolve", func() error {

@@ -5,7 +5,7 @@ import "github.com/kernkeys/kernkeys/internal/keyctl"
 // Capabilities is what the running kernel's key service reports it can do
 // (KEYCTL_CAPABILITIES, Linux 5.3).
 type Capabilities struct {
-	Capabilities       bool // KEYCTL_CAPABILITIES itself
+	Query              bool // KEYCTL_CAPABILITIES itself
 	PersistentKeyrings bool // CONFIG_PERSISTENT_KEYRINGS
 	DiffieHellman      bool // CONFIG_KEY_DH_OPERATIONS
 	PublicKey          bool // CONFIG_ASYMMETRIC_KEY_TYPE: pkey operations
@@ -25,7 +25,7 @@ func ParseCapabilities(raw []byte) Capabilities {
 	var b [2]byte
 	copy(b[:], raw)
 	return Capabilities{
-		Capabilities:       b[0]&0x01 != 0,
+		Query:              b[0]&0x01 != 0,
 		PersistentKeyrings: b[0]&0x02 != 0,
 		DiffieHellman:      b[0]&0x04 != 0,
 		PublicKey:          b[0]&0x08 != 0,

@@ -7,7 +7,7 @@
 // "encrypted", ...), a description, a payload, an owner, a permission mask
 // and an optional expiry. A keyring is a key whose payload is a list of
 // links to other keys. [ID] is a key's serial number, or one of the
-// negative special IDs ([SessionKeyring], [UserKeyring], ...) that the
+// negative special IDs that the
 // kernel resolves against the calling thread. [Key] and [Keyring] are
 // handles: values, not file descriptors. They hold no reference and need no
 // Close; a key lives while a keyring links it or a thread's credentials

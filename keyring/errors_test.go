@@ -89,8 +89,8 @@ func TestInvalidInput(t *testing.T) {
 		"payload of 1 MiB":      func() error { _, err := s.Add("big_key", "d", make([]byte, 1<<20)); return err },
 		"keyring with payload":  func() error { _, err := s.Add("keyring", "r", []byte("x")); return err },
 		"undefined perm bits":   func() error { return k.SetPerm(0xc0000000) },
-		"empty search type":     func() error { _, err := s.Search("", "valid", zero); return err },
-		"empty search desc":     func() error { _, err := s.Search("user", "", zero); return err },
+		"empty search type":     func() error { _, err := s.Search("", "valid"); return err },
+		"empty search desc":     func() error { _, err := s.Search("user", ""); return err },
 		"request with NUL":      func() error { _, err := keyring.Request("user", "a\x00b", keyring.RequestOptions{}); return err },
 		"callout with NUL": func() error {
 			_, err := keyring.Request("user", "x", keyring.RequestOptions{CalloutInfo: []byte{'a', 0}})
@@ -146,8 +146,8 @@ func TestKernelAnswersBadIDs(t *testing.T) {
 		{"describe -9", func() error { _, err := bad.Describe(); return err }, syscall.EINVAL},
 		{"resolve zero", func() error { _, err := zero.Resolve(); return err }, syscall.EINVAL},
 		{"add to zero", func() error { _, err := zero.Add("user", "d", []byte("x")); return err }, syscall.EINVAL},
-		{"search zero", func() error { _, err := zero.Search("user", "valid", zero); return err }, syscall.EINVAL},
-		{"search into -9", func() error { _, err := s.Search("user", "valid", bad); return err }, syscall.EINVAL},
+		{"search zero", func() error { _, err := zero.Search("user", "valid"); return err }, syscall.EINVAL},
+		{"search into -9", func() error { _, err := s.SearchAndLink("user", "valid", bad); return err }, syscall.EINVAL},
 		{"link zero into missing", func() error { return keyring.ID(0x7ffffff0).Keyring().Link(keyring.Key{}) }, syscall.ENOKEY},
 		{"unlink zero", func() error { return s.Unlink(keyring.Key{}) }, syscall.EINVAL},
 		{"move from zero", func() error { return zero.Move(k, s) }, syscall.EINVAL},

@@ -17,7 +17,7 @@ func ExampleKeyring_Add() {
 		if err != nil {
 			return err
 		}
-		found, err := s.Search("user", "example:token", keyring.Keyring{})
+		found, err := s.Search("user", "example:token")
 		if err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func ExampleKey_Describe() {
 
 func ExampleKeyring_Search_notFound() {
 	_ = keyring.InNewSession(func(s keyring.Keyring) error {
-		_, err := s.Search("user", "absent", keyring.Keyring{})
+		_, err := s.Search("user", "absent")
 		fmt.Println(errors.Is(err, keyring.ErrNotFound))
 		return nil
 	})

@@ -8,22 +8,24 @@ type ID int32
 
 // The special IDs (KEY_SPEC_* in <linux/keyctl.h>). They are resolved by the
 // kernel against the calling thread's credentials on every call; see the
-// package documentation on threads.
+// package documentation on threads. Each has one exported name, its handle
+// ([Session], [User], ...); its ID is Session().ID(), and ParseID("@s")
+// and String give keyutils' shorthand.
 const (
-	ThreadKeyring      ID = -1 // @t
-	ProcessKeyring     ID = -2 // @p
-	SessionKeyring     ID = -3 // @s
-	UserKeyring        ID = -4 // @u
-	UserSessionKeyring ID = -5 // @us
-	GroupKeyring       ID = -6 // @g; not implemented by Linux
-	RequestKeyAuthKey  ID = -7 // @a
-	RequestorKeyring   ID = -8 // the destination of the request_key being serviced
+	idThread         ID = -1 // @t
+	idProcess        ID = -2 // @p
+	idSession        ID = -3 // @s
+	idUser           ID = -4 // @u
+	idUserSession    ID = -5 // @us
+	idGroup          ID = -6 // @g; not implemented by Linux
+	idRequestKeyAuth ID = -7 // @a
+	idRequestor      ID = -8 // the destination of the request_key being serviced
 )
 
 var specialNames = [...]string{"@t", "@p", "@s", "@u", "@us", "@g", "@a", "@r"}
 
 // IsSpecial reports whether id is one of the special IDs.
-func (id ID) IsSpecial() bool { return id >= RequestorKeyring && id < 0 }
+func (id ID) IsSpecial() bool { return id >= idRequestor && id < 0 }
 
 // String returns keyutils' shorthand for a special ID (@t, @p, @s, @u, @us,
 // @g, @a; @r for the requestor keyring) and the decimal serial otherwise.
@@ -48,7 +50,7 @@ func ParseID(s string) (ID, error) {
 		}
 	}
 	n, err := strconv.ParseInt(s, 0, 32)
-	if err != nil || !cBase0(s) || n == 0 || n < int64(RequestorKeyring) {
+	if err != nil || !cBase0(s) || n == 0 || n < int64(idRequestor) {
 		return 0, invalid("parse key ID", 0, quote(s)+" is neither a serial number nor one of @t, @p, @s, @u, @us, @g, @a, @r")
 	}
 	return ID(n), nil
@@ -80,28 +82,28 @@ func (k Key) String() string { return k.id.String() }
 type Keyring struct{ Key }
 
 // Thread returns the calling thread's keyring (@t).
-func Thread() Keyring { return ThreadKeyring.Keyring() }
+func Thread() Keyring { return idThread.Keyring() }
 
 // Process returns the calling thread's process keyring (@p). In Go it is in
 // effect per OS thread: see the package documentation.
-func Process() Keyring { return ProcessKeyring.Keyring() }
+func Process() Keyring { return idProcess.Keyring() }
 
 // Session returns the calling thread's session keyring (@s).
-func Session() Keyring { return SessionKeyring.Keyring() }
+func Session() Keyring { return idSession.Keyring() }
 
 // User returns the caller's user keyring (@u).
-func User() Keyring { return UserKeyring.Keyring() }
+func User() Keyring { return idUser.Keyring() }
 
 // UserSession returns the caller's default user session keyring (@us).
-func UserSession() Keyring { return UserSessionKeyring.Keyring() }
+func UserSession() Keyring { return idUserSession.Keyring() }
 
 // Group returns the group keyring (@g), which Linux does not implement:
 // every operation on it fails with ErrInvalid.
-func Group() Keyring { return GroupKeyring.Keyring() }
+func Group() Keyring { return idGroup.Keyring() }
 
 // Requestor returns the keyring that a request_key being serviced by this
 // thread will link its key into.
-func Requestor() Keyring { return RequestorKeyring.Keyring() }
+func Requestor() Keyring { return idRequestor.Keyring() }
 
 // RequestKeyAuth returns the authorisation key assumed by this thread (@a).
-func RequestKeyAuth() Key { return RequestKeyAuthKey.Key() }
+func RequestKeyAuth() Key { return idRequestKeyAuth.Key() }

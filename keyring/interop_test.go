@@ -73,7 +73,7 @@ func TestInteropKeyctlToLibrary(t *testing.T) {
 	n, err := strconv.Atoi(id)
 	check(t, err)
 	k := keyring.ID(n).Key()
-	if got := must(s.Search("user", "cli-key", keyring.Keyring{}))(t); got != k {
+	if got := must(s.Search("user", "cli-key"))(t); got != k {
 		t.Errorf("Search = %v, keyctl made %v", got, k)
 	}
 	if got := must(k.Read())(t); string(got) != "from the cli" {

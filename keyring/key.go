@@ -40,7 +40,7 @@ func (k Key) check(op string) error {
 	switch {
 	case k.id == 0:
 		return invalid(op, 0, "zero key ID")
-	case k.id < RequestorKeyring:
+	case k.id < idRequestor:
 		return invalid(op, k.id, "unknown special key ID")
 	}
 	return nil

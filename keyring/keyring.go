@@ -90,16 +90,26 @@ func (r Keyring) AddKeyring(name string) (Keyring, error) {
 
 // Search looks for a key of type typ and description desc in r and,
 // recursively, in the keyrings it links to that the caller may search
-// (KEYCTL_SEARCH, keyctl_search(3)). If dest is not the zero Keyring, the
-// key found is linked into it. Search does not allocate for descriptions
-// under 128 bytes.
+// (KEYCTL_SEARCH, keyctl_search(3)). Search does not allocate for
+// descriptions under 128 bytes.
 //
 // Errors: ErrNotFound, ErrExpired or ErrRevoked (the match is expired or
 // revoked), ErrPermission, ErrInvalid (a bad type or description, refused
-// before the call; a zero r, or an unknown negative ID as r or dest: the
-// kernel's answer, after the type and description), ENOTDIR (r or dest is
-// not a keyring).
-func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
+// before the call; a zero r, or an unknown negative ID as r: the kernel's
+// answer, after the type and description), ENOTDIR (r is not a keyring).
+func (r Keyring) Search(typ, desc string) (Key, error) {
+	return r.search(typ, desc, 0)
+}
+
+// SearchAndLink is Search that also links the key found into dest, in the
+// same system call (KEYCTL_SEARCH with a destination keyring). Errors as
+// for Search; dest gives ErrPermission without WRITE, and ErrInvalid or
+// ENOTDIR as r does.
+func (r Keyring) SearchAndLink(typ, desc string, dest Keyring) (Key, error) {
+	return r.search(typ, desc, dest.id)
+}
+
+func (r Keyring) search(typ, desc string, dest ID) (Key, error) {
 	if err := checkType("search", r.id, typ); err != nil {
 		return Key{}, err
 	}
@@ -107,7 +117,7 @@ func (r Keyring) Search(typ, desc string, dest Keyring) (Key, error) {
 		return Key{}, err
 	}
 	var t, d cstring
-	id, e := keyctl.Search(int32(r.id), t.set(typ), d.set(desc), int32(dest.id))
+	id, e := keyctl.Search(int32(r.id), t.set(typ), d.set(desc), int32(dest))
 	if e != 0 {
 		return Key{}, fail("search", r.id, e)
 	}

@@ -116,7 +116,7 @@ func TestRevoke(t *testing.T) {
 	wantErr(t, err, keyring.ErrRevoked, syscall.EKEYREVOKED)
 	_, err = k.Describe()
 	wantErr(t, err, keyring.ErrRevoked)
-	_, err = s.Search("user", "rev", keyring.Keyring{})
+	_, err = s.Search("user", "rev")
 	wantErr(t, err, keyring.ErrRevoked)
 	wantErr(t, k.Update([]byte("y")), keyring.ErrRevoked)
 	wantErr(t, k.SetTimeout(time.Minute), keyring.ErrRevoked)
@@ -138,7 +138,7 @@ func TestInvalidate(t *testing.T) {
 	if !errors.Is(err, keyring.ErrNotFound) && !errors.Is(err, keyring.ErrPermission) {
 		t.Errorf("read right after invalidation: %v, want ErrNotFound or ErrPermission", err)
 	}
-	_, err = s.Search("user", "inv", keyring.Keyring{})
+	_, err = s.Search("user", "inv")
 	if !errors.Is(err, keyring.ErrRevoked) && !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("search right after invalidation: %v, want ErrRevoked or ErrNotFound", err)
 	}
@@ -150,7 +150,7 @@ func TestInvalidate(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	_, err = s.Search("user", "inv", keyring.Keyring{})
+	_, err = s.Search("user", "inv")
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	// Describe looks keys up strictly and never finds an invalidated key.
 	_, err = k.Describe()
@@ -182,23 +182,23 @@ func TestSearch(t *testing.T) {
 	dest := must(s.AddKeyring("dest"))(t)
 	k := must(inner.Add("user", "deep", []byte("x")))(t)
 
-	if got := must(s.Search("user", "deep", keyring.Keyring{}))(t); got != k {
+	if got := must(s.Search("user", "deep"))(t); got != k {
 		t.Errorf("Search found %v, want %v", got, k)
 	}
 	if l := must(dest.Links())(t); len(l) != 0 {
 		t.Fatalf("dest links %v before a Search with it", l)
 	}
-	must(s.Search("user", "deep", dest))(t)
+	must(s.SearchAndLink("user", "deep", dest))(t)
 	if l := must(dest.Links())(t); !slices.Equal(l, []keyring.Key{k}) {
 		t.Errorf("after Search with a destination, it links %v, want [%v]", l, k)
 	}
-	_, err := s.Search("user", "absent", keyring.Keyring{})
+	_, err := s.Search("user", "absent")
 	wantErr(t, err, keyring.ErrNotFound)
-	_, err = s.Search("logon", "deep", keyring.Keyring{})
+	_, err = s.Search("logon", "deep")
 	wantErr(t, err, keyring.ErrNotFound)
-	_, err = k.ID().Keyring().Search("user", "deep", keyring.Keyring{})
+	_, err = k.ID().Keyring().Search("user", "deep")
 	wantErr(t, err, syscall.ENOTDIR)
-	_, err = s.Search("user", "deep", k.ID().Keyring())
+	_, err = s.SearchAndLink("user", "deep", k.ID().Keyring())
 	wantErr(t, err, syscall.ENOTDIR)
 }
 
@@ -413,10 +413,10 @@ func TestJoinNamedSession(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	c := must(keyring.KernelCapabilities())(t)
-	if !c.Capabilities || !c.Invalidate || !c.RestrictKeyring || !c.Move || len(c.Raw) != 2 {
+	if !c.Query || !c.Invalidate || !c.RestrictKeyring || !c.Move || len(c.Raw) != 2 {
 		t.Errorf("capabilities %+v lack what every kernel that has KEYCTL_CAPABILITIES has", c)
 	}
-	want := keyring.Capabilities{Capabilities: true, PersistentKeyrings: true, DiffieHellman: true, PublicKey: true,
+	want := keyring.Capabilities{Query: true, PersistentKeyrings: true, DiffieHellman: true, PublicKey: true,
 		BigKey: true, Invalidate: true, RestrictKeyring: true, Move: true, NamespacedNames: true, NamespacedTags: true,
 		Notifications: true, Raw: []byte{0xff, 0x07}}
 	if diff := cmp.Diff(want, keyring.ParseCapabilities([]byte{0xff, 0x07})); diff != "" {

@@ -130,9 +130,9 @@ func TestParseProcKey(t *testing.T) {
 
 func TestIDString(t *testing.T) {
 	for id, want := range map[keyring.ID]string{
-		keyring.ThreadKeyring: "@t", keyring.ProcessKeyring: "@p", keyring.SessionKeyring: "@s",
-		keyring.UserKeyring: "@u", keyring.UserSessionKeyring: "@us", keyring.GroupKeyring: "@g",
-		keyring.RequestKeyAuthKey: "@a", keyring.RequestorKeyring: "@r", 123: "123", -9: "-9", 0: "0",
+		keyring.Thread().ID(): "@t", keyring.Process().ID(): "@p", keyring.Session().ID(): "@s",
+		keyring.User().ID(): "@u", keyring.UserSession().ID(): "@us", keyring.Group().ID(): "@g",
+		keyring.RequestKeyAuth().ID(): "@a", keyring.Requestor().ID(): "@r", 123: "123", -9: "-9", 0: "0",
 	} {
 		if got := id.String(); got != want {
 			t.Errorf("ID(%d).String() = %q, want %q", int32(id), got, want)
@@ -146,11 +146,11 @@ func TestParseID(t *testing.T) {
 		want keyring.ID
 		ok   bool
 	}{
-		{"@t", keyring.ThreadKeyring, true}, {"@p", keyring.ProcessKeyring, true},
-		{"@s", keyring.SessionKeyring, true}, {"@u", keyring.UserKeyring, true},
-		{"@us", keyring.UserSessionKeyring, true}, {"@g", keyring.GroupKeyring, true},
-		{"@a", keyring.RequestKeyAuthKey, true}, {"@r", keyring.RequestorKeyring, true},
-		{"123", 123, true}, {"0x7b", 123, true}, {"0173", 123, true}, {"-3", keyring.SessionKeyring, true},
+		{"@t", keyring.Thread().ID(), true}, {"@p", keyring.Process().ID(), true},
+		{"@s", keyring.Session().ID(), true}, {"@u", keyring.User().ID(), true},
+		{"@us", keyring.UserSession().ID(), true}, {"@g", keyring.Group().ID(), true},
+		{"@a", keyring.RequestKeyAuth().ID(), true}, {"@r", keyring.Requestor().ID(), true},
+		{"123", 123, true}, {"0x7b", 123, true}, {"0173", 123, true}, {"-3", keyring.Session().ID(), true},
 		{"2147483647", 1<<31 - 1, true},
 		{"", 0, false}, {"0", 0, false}, {"-9", 0, false}, {"@x", 0, false}, {"@S", 0, false},
 		{"2147483648", 0, false}, {"1_000", 0, false}, {"0o17", 0, false}, {"0b1", 0, false},

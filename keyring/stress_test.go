@@ -262,7 +262,7 @@ func stressMixed(t *testing.T) {
 				_, err := k.DescribeInto(desc)
 				stats["describe"].record(err, lookup)
 			case op < 640:
-				_, err := r.Search("user", descs[di], keyring.Keyring{})
+				_, err := r.Search("user", descs[di])
 				stats["search"].record(err, lookup)
 			case op < 700:
 				stats["link"].record(rings[rng.IntN(stressRings)].Link(k), charged)
@@ -399,7 +399,7 @@ func stressQuota(t *testing.T) {
 			if !errors.Is(err, keyring.ErrQuota) {
 				return fmt.Errorf("add %d: %w, want ErrQuota", n, err)
 			}
-			if _, err := rings[w].Search("user", desc, keyring.Keyring{}); !errors.Is(err, keyring.ErrNotFound) {
+			if _, err := rings[w].Search("user", desc); !errors.Is(err, keyring.ErrNotFound) {
 				return fmt.Errorf("the refused %q is there: search says %v", desc, err)
 			}
 			if l, err := rings[w].Links(); err != nil || len(l) != n {

@@ -74,7 +74,7 @@ func TestSixtyFourThreads(t *testing.T) {
 			if id, err := keyring.Session().Resolve(); err != nil || id != s.ID() {
 				t.Errorf("thread %d: @s is %v, %v; want %v", keytest.Gettid(), id, err, s.ID())
 			}
-			found, err := keyring.Session().Search("user", "shared-by-threads", keyring.Keyring{})
+			found, err := keyring.Session().Search("user", "shared-by-threads")
 			if err != nil || found != k {
 				t.Errorf("thread %d: Search = %v, %v", keytest.Gettid(), found, err)
 				return
@@ -228,7 +228,7 @@ func TestSessionToParent(t *testing.T) {
 			if d.Description != name {
 				t.Errorf("the parent's next child has session %q, want %q", d.Description, name)
 			}
-			must(keyring.Session().Search("user", "from-child", keyring.Keyring{}))(t)
+			must(keyring.Session().Search("user", "from-child"))(t)
 			check(t, keyring.Session().Clear())
 		default:
 			t.Fatal("no step")

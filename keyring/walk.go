@@ -153,6 +153,24 @@ func ProcKeys() ([]ProcKey, error) {
 //
 // Errors: ErrNotFound, ErrInvalid (refused before any call).
 func Find(typ, desc string) (Key, error) {
+	return find(typ, desc)
+}
+
+// FindAndLink is Find that then links the key found into dest, as
+// find_key_by_type_and_desc() does with a destination keyring. Errors as
+// for Find and [Keyring.Link].
+func FindAndLink(typ, desc string, dest Keyring) (Key, error) {
+	k, err := find(typ, desc)
+	if err != nil {
+		return Key{}, err
+	}
+	if err := dest.Link(k); err != nil {
+		return Key{}, err
+	}
+	return k, nil
+}
+
+func find(typ, desc string) (Key, error) {
 	k, err := Request(typ, desc, RequestOptions{})
 	if err == nil || !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrPermission) &&
 		!errors.Is(err, ErrExpired) && !errors.Is(err, ErrRevoked) {

@@ -161,7 +161,7 @@ func add(op string, dest keyring.Keyring, desc string, p Payload) (keyring.Key, 
 		return keyring.Key{}, err
 	}
 	exists := func() bool {
-		_, serr := dest.Search(TypeName, desc, keyring.Keyring{})
+		_, serr := dest.Search(TypeName, desc)
 		return serr == nil
 	}
 	return keyring.Key{}, explainAdd(ke, b, p, desc, exists)

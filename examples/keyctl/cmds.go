@@ -246,7 +246,7 @@ func cmdSearch(args []string) {
 	if args[2] != "" && len(args[2]) < 32 && args[2][0] == '.' {
 		err = syscall.EPERM // the kernel's answer, before the library's EINVAL
 	} else {
-		k, err = r.Keyring().Search(args[2], args[3], dest.Keyring())
+		k, err = r.Keyring().SearchAndLink(args[2], args[3], dest.Keyring())
 		if args[3] == "" && refused(err) {
 			err = searchAnswer(r, args[2], dest)
 		}

@@ -307,9 +307,9 @@ type keySpec struct {
 
 // specialKeys are the shorthands keyutils 1.6.3 knows (not @r).
 var specialKeys = map[string]keyring.ID{
-	"@t": keyring.ThreadKeyring, "@p": keyring.ProcessKeyring, "@s": keyring.SessionKeyring,
-	"@u": keyring.UserKeyring, "@us": keyring.UserSessionKeyring, "@g": keyring.GroupKeyring,
-	"@a": keyring.RequestKeyAuthKey,
+	"@t": keyring.Thread().ID(), "@p": keyring.Process().ID(), "@s": keyring.Session().ID(),
+	"@u": keyring.User().ID(), "@us": keyring.UserSession().ID(), "@g": keyring.Group().ID(),
+	"@a": keyring.RequestKeyAuth().ID(),
 }
 
 // parseKeySpec parses a key argument without looking anything up: @t @p

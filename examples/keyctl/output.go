@@ -304,7 +304,7 @@ func cmdShow(args []string) {
 	if len(args) > 2 {
 		usage()
 	}
-	id, name := keyring.SessionKeyring, "Session Keyring"
+	id, name := keyring.Session().ID(), "Session Keyring"
 	if len(args) == 2 {
 		id, name = keyID(args[1]), "Keyring"
 	}
@@ -508,7 +508,7 @@ func cmdPurge(args []string) {
 			}
 			n := 0
 			for {
-				k, err := key.Keyring().Search(typ, want, keyring.Keyring{})
+				k, err := key.Keyring().Search(typ, want)
 				if err != nil {
 					k = keyring.ID(-1).Key() // keyctl_search's -1
 				}

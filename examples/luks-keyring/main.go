@@ -213,7 +213,7 @@ func (c *cmd) passphraseAdd() error {
 		c.say("request_key from this session finds it: cryptsetup run from this session will use it")
 	case err == nil:
 		c.say("note: request_key from this session finds another user key %v %q first; cryptsetup would use that one", f, c.desc)
-	case errors.Is(err, keyring.ErrNotFound) && ring.ID() == keyring.UserKeyring:
+	case errors.Is(err, keyring.ErrNotFound) && ring == keyring.User():
 		c.say("note: this session keyring does not link @u, so request_key from this session does not find the key,")
 		c.say("and cryptsetup run from it would ask for the passphrase. Link @u into the session (keyctl link @u @s)")
 		c.say("or see `luks-keyring possession-demo`.")
@@ -252,7 +252,7 @@ func (c *cmd) passphraseRead() error {
 // through @u named by its special ID finds it then (and counts as
 // possession for that one call).
 func (c *cmd) notPossessed(miss error) error {
-	k, err := keyring.User().Search("user", c.desc, keyring.Keyring{})
+	k, err := keyring.User().Search("user", c.desc)
 	if err != nil {
 		return fmt.Errorf("no user key %q is reachable from this process's keyrings: %w", c.desc, miss)
 	}
@@ -277,7 +277,7 @@ func (c *cmd) passphraseRemove() error {
 	// key made with the default permissions has only view). The thread,
 	// and that link, end with the function.
 	return keyring.OnThread(func() error {
-		k, err := ring.Search("user", c.desc, keyring.Thread())
+		k, err := ring.SearchAndLink("user", c.desc, keyring.Thread())
 		if err != nil {
 			return fmt.Errorf("searching %v for user key %q: %w", ring, c.desc, err)
 		}
@@ -451,7 +451,7 @@ func (c *cmd) possessionDemo() error {
 
 		c.say("5. Fix 2: search @u by its special ID and link the result into a keyring this thread possesses")
 		c.say("   (keyctl search @u user DESC @s; here into the thread keyring @t, which dies with the thread).")
-		f, err := u.Search("user", desc, keyring.Thread())
+		f, err := u.SearchAndLink("user", desc, keyring.Thread())
 		if err != nil {
 			return err
 		}
@@ -596,7 +596,7 @@ func (c *cmd) loadBlob(ring keyring.Keyring) error {
 }
 
 func (c *cmd) sayWhere(ring keyring.Keyring) {
-	if ring.ID() == keyring.ThreadKeyring {
+	if ring == keyring.Thread() {
 		c.say("(the key is in this thread's keyring and dies with it; --load brings it back from the blob)")
 	}
 }

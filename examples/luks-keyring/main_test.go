@@ -162,7 +162,7 @@ func passphraseChild(t *testing.T) {
 
 	want(t, runBin(t, bin, pass, false, "passphrase-add", "--desc", desc), 0)
 	var k keyring.Key
-	if k, err = u.Search("user", desc, keyring.Keyring{}); err != nil {
+	if k, err = u.Search("user", desc); err != nil {
 		t.Fatal(err)
 	}
 	r = runBin(t, bin, nil, false, "passphrase-remove", "--desc", desc, "--revoke")
@@ -271,7 +271,7 @@ func TestNeverInClear(t *testing.T) {
 	// Loaded into the test's session, the key outlives the program.
 	r = runBin(t, bin, nil, false, "never-in-clear", "--master", "user:luks-keyring-kmk", "--desc", "luks:vk", "--blob", blob, "--load", "--keyring", "@s")
 	want(t, r, 0, "in @s")
-	k, err := s.Search("encrypted", "luks:vk", keyring.Keyring{})
+	k, err := s.Search("encrypted", "luks:vk")
 	if err != nil {
 		t.Fatalf("the loaded key is not in the session: %v", err)
 	}

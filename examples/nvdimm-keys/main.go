@@ -453,7 +453,7 @@ func masterFlag(k passKind) string {
 
 // checkKek fails clearly when the kek m is not in the user keyring.
 func checkKek(m encrypted.Master) error {
-	_, err := keyring.User().Search(m.Kind.String(), m.Name, keyring.Keyring{})
+	_, err := keyring.User().Search(m.Kind.String(), m.Name)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return fmt.Errorf("kek %s is not in the user keyring (@u): load it first: %w", m, err)
 	}
@@ -464,7 +464,7 @@ func checkKek(m encrypted.Master) error {
 }
 
 func findKey(desc string) (keyring.Key, error) {
-	return keyring.User().Search("encrypted", desc, keyring.Keyring{})
+	return keyring.User().Search("encrypted", desc)
 }
 
 // unlinkKey unlinks the key described desc from @u, if it is there.

@@ -190,7 +190,7 @@ func (w *world) blobPath(prefix, id string) string {
 // key returns the key described desc in @u, or the zero Key.
 func key(t *testing.T, desc string) keyring.Key {
 	t.Helper()
-	k, err := keyring.User().Search("encrypted", desc, keyring.Keyring{})
+	k, err := keyring.User().Search("encrypted", desc)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return keyring.Key{}
 	}
@@ -640,7 +640,7 @@ func TestTrustedKek(t *testing.T) {
 						t.Fatal(err)
 					}
 					w.ok("setup-passphrase", "--dimm", "nmem0", "--key-handle", "trusted:tpm-kek")
-					k, err := keyring.User().Search("trusted", "tpm-kek", keyring.Keyring{})
+					k, err := keyring.User().Search("trusted", "tpm-kek")
 					if err != nil {
 						t.Fatal(err)
 					}

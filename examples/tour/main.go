@@ -223,13 +223,13 @@ func (t *tour) listLinks(rings ...keyring.Keyring) error {
 }
 
 func (t *tour) search() error {
-	k, err := t.session.Search("user", "tour:demo", keyring.Keyring{})
+	k, err := t.session.Search("user", "tour:demo")
 	if err != nil {
 		return err
 	}
 	say("Search(%q, %q) from the session found the key: same key as added: %v.", "user", "tour:demo", k == t.demo)
 	say("The search went down into %q, which the session links.", "tour:nested")
-	_, err = t.session.Search("user", "tour:absent", keyring.Keyring{})
+	_, err = t.session.Search("user", "tour:absent")
 	if !errors.Is(err, keyring.ErrNotFound) {
 		return fmt.Errorf("searching for an absent key: got %v, want ErrNotFound", err)
 	}
@@ -359,7 +359,7 @@ func (t *tour) revoke() error {
 	}
 	say("  Read:   errors.Is(err, keyring.ErrRevoked) = true, errors.Is(err, keyring.ErrNotFound) = %v (errno: %v)",
 		errors.Is(err, keyring.ErrNotFound), errno(err))
-	_, err = t.session.Search("user", "tour:revoked", keyring.Keyring{})
+	_, err = t.session.Search("user", "tour:revoked")
 	if !errors.Is(err, keyring.ErrRevoked) {
 		return fmt.Errorf("searching for a revoked key: got %v, want ErrRevoked", err)
 	}
@@ -367,7 +367,7 @@ func (t *tour) revoke() error {
 	if err := t.session.Unlink(k); err != nil {
 		return err
 	}
-	_, err = t.session.Search("user", "tour:revoked", keyring.Keyring{})
+	_, err = t.session.Search("user", "tour:revoked")
 	if !errors.Is(err, keyring.ErrNotFound) {
 		return fmt.Errorf("searching for an unlinked key: got %v, want ErrNotFound", err)
 	}
