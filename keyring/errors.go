@@ -52,9 +52,11 @@ type Error struct {
 	// failed. Input refused before any system call carries EINVAL.
 	Errno syscall.Errno
 	// Refused is true when the input was refused before any system call:
-	// the kernel never saw it. Errno is then EINVAL, Reason says what was
-	// wrong and Field, where there is one, names the argument. The
-	// kernel's own answers, EINVAL included, have Refused false.
+	// the kernel never saw it. Errno is then EINVAL (or, where a package
+	// refuses a whole operation that the kernel is known to refuse, that
+	// errno: mktme's EPERM), Reason says what was wrong and Field, where
+	// there is one, names the argument. The kernel's own answers, EINVAL
+	// included, have Refused false.
 	Refused bool
 	// Field names the argument or option at fault in refused input, in the
 	// words of the function's documentation ("desc", "Options.KeyLen",

@@ -1,6 +1,6 @@
 // Command luks-keyring walks through cryptsetup's two uses of the kernel key
-// retention service (cryptsetup's docs/Keyring.txt, seed 001), and the
-// volume key that never sits in clear in userspace (seed 004):
+// retention service (cryptsetup's docs/Keyring.txt), and the
+// volume key that never sits in clear in userspace:
 //
 //	luks-keyring passphrase-add    --desc my:key [--keyring @u]     < passphrase
 //	luks-keyring passphrase-read   --desc my:key [--print]

@@ -16,6 +16,10 @@
 // encrypt_mprotect(), the system call that would have encrypted memory
 // with such a key, is not in mainline either and has no number.
 //
+// Threads: everything runs inside keyring.InNewSession, a private session
+// keyring on a locked OS thread that exits afterwards, so the keys it tries
+// die with the thread and never touch the caller's keyrings.
+//
 // Exit status: 0 when every answer is one the RFCs define (created, not
 // supported, missing capability, no free KeyID); 1 otherwise; 2 on a usage
 // error.

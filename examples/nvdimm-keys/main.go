@@ -2,8 +2,8 @@
 
 // Command nvdimm-keys is the key-management half of ndctl's NVDIMM security
 // commands (ndctl-setup-passphrase(1), ndctl-update-passphrase(1),
-// ndctl-remove-passphrase(1), ndctl-sanitize-dimm(1), ndctl-load-keys(1);
-// seed 000), built on the kernkeys keyring and encrypted packages.
+// ndctl-remove-passphrase(1), ndctl-sanitize-dimm(1), ndctl-load-keys(1)),
+// built on the kernkeys keyring, encrypted and trusted packages.
 //
 //	nvdimm-keys setup-passphrase  --dimm NMEM --key-handle TYPE:DESC [--master]
 //	nvdimm-keys update-passphrase --dimm NMEM [--key-handle TYPE:DESC] [--master]
