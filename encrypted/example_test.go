@@ -1,6 +1,7 @@
 package encrypted_test
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log"
@@ -78,4 +79,35 @@ func ExampleSeal() {
 	// Output:
 	// default user:kmk 32 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00dd32382528c788a6da9a864c367830a1a26835eedbbecbe11cd13ad9ccab3da950cc32e6988a5ddc45430f583536985b1630d1a92d599d10d6d0f26ab77bfa03
 	// 404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f
+}
+
+// Have the kernel generate an enc32 key under the user key "kmk", read its
+// blob to store, and load the blob again as a second key. Everything lives
+// in a private session keyring that dies with the call.
+func ExampleNew() {
+	err := keyring.InNewSession(func(s keyring.Keyring) error {
+		masterKey := make([]byte, 32)
+		rand.Read(masterKey)
+		defer keyring.Wipe(masterKey)
+		if _, err := s.Add("user", "kmk", masterKey); err != nil {
+			return err
+		}
+		kmk := encrypted.Master{Kind: encrypted.UserMaster, Name: "kmk"}
+		k, err := encrypted.New(s, "nvdimm:example", encrypted.Options{Master: kmk, Format: encrypted.Enc32})
+		if err != nil {
+			return err
+		}
+		b, err := encrypted.ReadBlob(k) // store b with b.WriteFile
+		if err != nil {
+			return err
+		}
+		if _, err := encrypted.Load(s, "nvdimm:example-again", b); err != nil {
+			return err
+		}
+		fmt.Println(b.Format, b.Master, b.DataLen)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 }
