@@ -199,11 +199,7 @@ func (c *cmd) passphraseAdd() error {
 		return err
 	}
 	defer keyring.Wipe(pass)
-	spec, err := keytypes.User(c.desc, pass)
-	if err != nil {
-		return err
-	}
-	k, err := spec.Add(ring)
+	k, err := keytypes.New(ring, c.desc, keytypes.Options{Type: keytypes.TypeUser, Payload: pass})
 	if err != nil {
 		return err
 	}
@@ -322,17 +318,17 @@ func (c *cmd) volumeKey() error {
 		}
 	}
 	defer keyring.Wipe(vk)
-	spec, err := keytypes.Logon(c.desc, vk)
-	if err != nil {
+	spec := keytypes.Options{Type: keytypes.TypeLogon, Payload: vk}
+	if err := spec.Validate(c.desc); err != nil {
 		return err
 	}
 	ref := ":" + strconv.Itoa(c.size) + ":logon:" + c.desc
 
 	var k keyring.Key
-	err = keyring.OnThread(func() error {
+	err := keyring.OnThread(func() error {
 		c.say("on a goroutine locked to its own OS thread:")
 		var err error
-		if k, err = spec.Add(keyring.Thread()); err != nil {
+		if k, err = keytypes.New(keyring.Thread(), c.desc, spec); err != nil {
 			return err
 		}
 		keyring.Wipe(vk) // the kernel holds its own copy now
