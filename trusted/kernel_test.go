@@ -195,8 +195,8 @@ func TestKernelNewReadLoad(t *testing.T) {
 func TestKernelEncryptedUnderTrusted(t *testing.T) {
 	s := needTPM2(t)
 	tk, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
-	master := encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}
-	p, err := encrypted.NewPayload(encrypted.Default, master, 32)
+	master := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}
+	p, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Default, Master: master, Length: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestKernelOptions(t *testing.T) {
 		}
 		// Both blobs hold the same key: an encrypted key made under one
 		// loads under the other.
-		ep, err := encrypted.NewPayload(encrypted.Default, encrypted.Master{Kind: encrypted.Trusted, Name: "up"}, 32)
+		ep, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Default, Master: encrypted.Master{Kind: encrypted.TrustedMaster, Name: "up"}, Length: 32})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +410,7 @@ func TestKernelImportUnderTrusted(t *testing.T) {
 	s := needTPM2(t)
 	_, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
 	plain := bytes.Repeat([]byte{0x17}, 32)
-	master := encrypted.Master{Kind: encrypted.Trusted, Name: "kmk"}
+	master := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}
 	ek, eblob, err := encrypted.Import(s, "imported", plain, encrypted.ImportOptions{Master: master})
 	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
 		if !errors.Is(err, keyring.ErrNotSupported) {
@@ -441,13 +441,13 @@ func TestKernelMigrateToTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := bytes.Repeat([]byte{0x29}, 32)
-	ub, err := encrypted.Seal(plain, userKey, encrypted.Params{Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.User, Name: "ukmk"}})
+	ub, err := encrypted.Seal(plain, encrypted.SealOptions{MasterKey: userKey, Format: encrypted.Enc32, Master: encrypted.Master{Kind: encrypted.UserMaster, Name: "ukmk"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, tblob, _ := mustNew(t, s, "tkmk", Options{KeyHandle: spk})
-	to := encrypted.Master{Kind: encrypted.Trusted, Name: "tkmk"}
-	ek, nb, err := encrypted.Migrate(s, "migrated", ub, to)
+	to := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "tkmk"}
+	ek, nb, err := encrypted.Migrate(s, "migrated", ub, encrypted.MigrateOptions{To: to})
 	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
 		if !errors.Is(err, keyring.ErrNotSupported) {
 			t.Errorf("Migrate to %v without CONFIG_USER_DECRYPTED_DATA: %v, want ErrNotSupported", to, err)
