@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kernkeys/kernkeys/vm/plan"
+	"github.com/kernkeys/kernkeys/vm/internal/plan"
 )
 
 func TestGuestBinds(t *testing.T) {

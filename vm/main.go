@@ -49,7 +49,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kernkeys/kernkeys/vm/plan"
+	"github.com/kernkeys/kernkeys/vm/internal/plan"
 )
 
 func main() {

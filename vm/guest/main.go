@@ -34,7 +34,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kernkeys/kernkeys/vm/plan"
+	"github.com/kernkeys/kernkeys/vm/internal/plan"
 )
 
 func main() {
