@@ -378,7 +378,7 @@ func stressQuota(t *testing.T) {
 	for i := range rings {
 		rings[i] = must(shared.AddKeyring("quota" + strconv.Itoa(i)))(t)
 	}
-	master := encrypted.Master{Kind: encrypted.User, Name: "stress-master"}
+	master := encrypted.Master{Kind: encrypted.UserMaster, Name: "stress-master"}
 	mk := make([]byte, 32)
 	rand.Read(mk)
 	must(shared.Add("user", master.Name, mk))(t)
