@@ -414,7 +414,7 @@ func searchOp(name string, cop int, fx *fixture, ring keyring.Keyring, desc stri
 		},
 		func(n int) error {
 			for range n {
-				k, err := ring.Search("user", desc, keyring.Keyring{})
+				k, err := ring.Search("user", desc)
 				if err != nil {
 					return err
 				}
