@@ -691,3 +691,9 @@ func TestWipe(t *testing.T) {
 	}
 	keyring.Wipe(nil)
 }
+
+// The master keys of testdata/vectors.
+var (
+	kmk  = []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	kmk2 = []byte("Sesame!")
+)

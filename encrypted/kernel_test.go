@@ -15,12 +15,6 @@ import (
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// The master keys of testdata/vectors.
-var (
-	kmk  = []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
-	kmk2 = []byte("Sesame!")
-)
-
 // kernelSession is a fresh session holding the user masters kmk and kmk2.
 func kernelSession(t *testing.T) keyring.Keyring {
 	t.Helper()
