@@ -2,8 +2,7 @@ package encrypted
 
 import (
 	"os"
-
-	"github.com/kernkeys/kernkeys/internal/atomicfile"
+	"path/filepath"
 )
 
 // WriteFile writes the blob's text to the file name, atomically and
@@ -20,7 +19,7 @@ func (b *Blob) WriteFile(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(name, text, nil); err != nil {
+	if err := writeFileAtomic(name, text); err != nil {
 		return fileError("Blob.WriteFile", "writing "+name, err)
 	}
 	return nil
@@ -35,4 +34,42 @@ func ReadFile(name string) (*Blob, error) {
 		return nil, fileError("ReadFile", "reading "+name, err)
 	}
 	return ParseBlob(text)
+}
+
+// writeFileAtomic writes data to name as WriteFile describes: a temporary
+// file ".<name>.tmp*" in the same directory, mode 0600, synced, renamed
+// over name, then the directory synced.
+func writeFileAtomic(name string, data []byte) (err error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
