@@ -219,6 +219,9 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	if !errors.Is(err, keyring.ErrNotFound) {
 		t.Errorf("import under an absent master: %v, want ErrNotFound", err)
 	}
+	if after := linksOf(t, s); !slices.Equal(before, after) {
+		t.Errorf("session links %v after an import under an absent master, %v before", after, before)
+	}
 	// The destination refuses new links: the load fails.
 	locked, err := s.AddKeyring("locked")
 	if err != nil {
