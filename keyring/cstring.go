@@ -5,12 +5,6 @@ import (
 	"strings"
 )
 
-// Kernel limits on names (security/keys/keyctl.c).
-const (
-	maxTypeLen = 31   // char type[32] in key_get_type_from_user
-	maxDescLen = 4095 // strndup_user(_description, KEY_MAX_DESC_SIZE)
-)
-
 // cstring holds a NUL-terminated copy of a string for one system call. Short
 // strings are copied into the inline array, so a cstring declared in a
 // caller's frame costs no allocation.
@@ -39,8 +33,8 @@ func checkType(op string, id ID, typ string) error {
 	switch {
 	case typ == "":
 		return invalid(op, id, "key type is empty")
-	case len(typ) > maxTypeLen:
-		return invalid(op, id, "key type is longer than "+strconv.Itoa(maxTypeLen)+" bytes")
+	case len(typ) > MaxTypeName:
+		return invalid(op, id, "key type is longer than "+strconv.Itoa(MaxTypeName)+" bytes")
 	case strings.IndexByte(typ, 0) >= 0:
 		return invalid(op, id, "key type contains a NUL byte")
 	case typ[0] == '.':
@@ -54,8 +48,8 @@ func checkDesc(op string, id ID, what, desc string) error {
 	switch {
 	case desc == "":
 		return invalid(op, id, what+" is empty")
-	case len(desc) > maxDescLen:
-		return invalid(op, id, what+" is longer than "+strconv.Itoa(maxDescLen)+" bytes")
+	case len(desc) > MaxDescription:
+		return invalid(op, id, what+" is longer than "+strconv.Itoa(MaxDescription)+" bytes")
 	case strings.IndexByte(desc, 0) >= 0:
 		return invalid(op, id, what+" contains a NUL byte")
 	}

@@ -57,7 +57,7 @@ func DHComputeKDF(p DHParams, kdf KDF, n int) ([]byte, error) {
 	if err := checkType("dh_compute", p.Private.id, kdf.Hash); err != nil {
 		return nil, err
 	}
-	if n <= 0 || n > maxPayload {
+	if n <= 0 || n > MaxPayload {
 		return nil, invalid("dh_compute", p.Private.id, "output length "+strconv.Itoa(n)+" out of range")
 	}
 	var h cstring

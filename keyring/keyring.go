@@ -9,11 +9,8 @@ import (
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
 
-// Payload limits (security/keys/keyctl.c, user_defined.c).
-const (
-	maxPayload     = 1<<20 - 1 // add_key and instantiate
-	maxUserPayload = 32767     // user and logon keys
-)
+// maxUserPayload is the largest user or logon payload (user_defined.c).
+const maxUserPayload = 32767
 
 // checkPayload refuses what add_key would for well-known types.
 func checkPayload(op string, id ID, typ string, payload []byte) error {
@@ -24,8 +21,8 @@ func checkPayload(op string, id ID, typ string, payload []byte) error {
 		return invalid(op, id, typ+" key payload is empty")
 	case (typ == "user" || typ == "logon") && len(payload) > maxUserPayload:
 		return invalid(op, id, typ+" key payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxUserPayload))
-	case len(payload) > maxPayload:
-		return invalid(op, id, "payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxPayload))
+	case len(payload) > MaxPayload:
+		return invalid(op, id, "payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(MaxPayload))
 	}
 	return nil
 }
@@ -276,8 +273,8 @@ func Request(typ, desc string, o RequestOptions) (Key, error) {
 	var cp *byte
 	if o.CalloutInfo != nil {
 		switch {
-		case len(o.CalloutInfo) > maxDescLen:
-			return Key{}, invalid("request_key", 0, "callout information is longer than "+strconv.Itoa(maxDescLen)+" bytes")
+		case len(o.CalloutInfo) > MaxDescription:
+			return Key{}, invalid("request_key", 0, "callout information is longer than "+strconv.Itoa(MaxDescription)+" bytes")
 		case bytes.IndexByte(o.CalloutInfo, 0) >= 0:
 			return Key{}, invalid("request_key", 0, "callout information contains a NUL byte")
 		}

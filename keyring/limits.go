@@ -12,13 +12,13 @@ const (
 	// security/keys/keyctl.c, where KEY_MAX_DESC_SIZE (4096) counts the
 	// terminating NUL. The same limit applies to request_key's callout
 	// information and to the info strings of the pkey operations.
-	MaxDescription = maxDescLen
+	MaxDescription = 4095
 	// MaxPayload is the largest payload of add_key and of instantiating a
 	// key, in bytes: add_key and keyctl_instantiate_key_common in
 	// security/keys/keyctl.c refuse a plen over 1024 * 1024 - 1.
-	MaxPayload = maxPayload
+	MaxPayload = 1<<20 - 1
 	// MaxTypeName is the longest key type name, in bytes: the char
 	// type[32] buffer of key_get_type_from_user in security/keys/keyctl.c,
 	// which holds the terminating NUL.
-	MaxTypeName = maxTypeLen
+	MaxTypeName = 31
 )

@@ -101,7 +101,7 @@ func (k Key) pkey(op string, code int, info string, in, out []byte) (int, error)
 // checkPkey validates info and returns it as a C string held in c. The
 // kernel looks k up after parsing info and answers a bad ID itself.
 func (k Key) checkPkey(op, info string, c *cstring) (*byte, error) {
-	if strings.IndexByte(info, 0) >= 0 || len(info) > maxDescLen {
+	if strings.IndexByte(info, 0) >= 0 || len(info) > MaxDescription {
 		return nil, invalid(op, k.id, "info contains a NUL byte or is too long")
 	}
 	return c.set(info), nil

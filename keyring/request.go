@@ -43,7 +43,7 @@ func (k Key) Instantiate(payload []byte, dest Keyring) error {
 	if err := k.checkConstruct("instantiate", dest); err != nil {
 		return err
 	}
-	if len(payload) > maxPayload {
+	if len(payload) > MaxPayload {
 		return invalid("instantiate", k.id, "payload over 1 MiB - 1")
 	}
 	if e := keyctl.Instantiate(int32(k.id), payload, int32(dest.id)); e != 0 {
@@ -62,7 +62,7 @@ func (k Key) InstantiateIOV(parts [][]byte, dest Keyring) error {
 	for _, p := range parts {
 		n += len(p)
 	}
-	if n > maxPayload {
+	if n > MaxPayload {
 		return invalid("instantiate_iov", k.id, "payload over 1 MiB - 1")
 	}
 	if e := keyctl.InstantiateIOV(int32(k.id), parts, int32(dest.id)); e != 0 {
