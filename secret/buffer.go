@@ -16,17 +16,8 @@ import (
 // ErrLockLimit is matched by the error of [New] (and [ReadKey]) when the
 // process may not lock more memory: RLIMIT_MEMLOCK would be exceeded
 // (ENOMEM), or is 0 (EPERM), and the process lacks CAP_IPC_LOCK. The
-// error also matches keyring.ErrQuota.
-var ErrLockLimit = errors.New("locked memory limit (RLIMIT_MEMLOCK) reached")
-
-// lockLimit is the Err of a *keyring.Error for mlock refused by
-// RLIMIT_MEMLOCK: it is ErrLockLimit, and also matches keyring.ErrQuota,
-// the quota the limit is.
-type lockLimit struct{}
-
-func (lockLimit) Error() string        { return ErrLockLimit.Error() }
-func (lockLimit) Unwrap() error        { return ErrLockLimit }
-func (lockLimit) Is(target error) bool { return target == keyring.ErrQuota }
+// error also matches keyring.ErrQuota, which ErrLockLimit wraps.
+var ErrLockLimit = fmt.Errorf("locked memory limit (RLIMIT_MEMLOCK) reached: %w", keyring.ErrQuota)
 
 // fail returns the error of op for the failed system call call on a
 // Buffer of size bytes, as a *keyring.Error.
@@ -41,7 +32,7 @@ func fail(op, call string, size int, errno syscall.Errno) error {
 			reason += " (" + strconv.FormatInt(limit, 10) + " bytes)"
 		}
 		reason += "; raise it (ulimit -l, LimitMEMLOCK= in systemd) or grant CAP_IPC_LOCK"
-		return kerr.WithErr(kerr.Errno(op, errno, ""), reason, lockLimit{})
+		return kerr.WithErr(kerr.Errno(op, errno, ""), reason, ErrLockLimit)
 	}
 	return kerr.Errno(op, errno, reason)
 }
