@@ -29,41 +29,41 @@ func (c *cstring) set(s string) *byte {
 
 // checkType validates a key type name as add_key, request_key, search and
 // restrict_keyring would, and refuses the dot-prefixed internal types.
-func checkType(op string, id ID, typ string) error {
+func checkType(op string, id ID, field, typ string) error {
 	switch {
 	case typ == "":
-		return invalid(op, id, "key type is empty")
+		return invalid(op, id, field, "key type is empty")
 	case len(typ) > MaxTypeName:
-		return invalid(op, id, "key type is longer than "+strconv.Itoa(MaxTypeName)+" bytes")
+		return invalid(op, id, field, "key type is longer than "+strconv.Itoa(MaxTypeName)+" bytes")
 	case strings.IndexByte(typ, 0) >= 0:
-		return invalid(op, id, "key type contains a NUL byte")
+		return invalid(op, id, field, "key type contains a NUL byte")
 	case typ[0] == '.':
-		return invalid(op, id, "key type "+quote(typ)+" starts with '.' (reserved for the kernel)")
+		return invalid(op, id, field, "key type "+quote(typ)+" starts with '.' (reserved for the kernel)")
 	}
 	return nil
 }
 
 // checkDesc validates a description or keyring name.
-func checkDesc(op string, id ID, what, desc string) error {
+func checkDesc(op string, id ID, field, what, desc string) error {
 	switch {
 	case desc == "":
-		return invalid(op, id, what+" is empty")
+		return invalid(op, id, field, what+" is empty")
 	case len(desc) > MaxDescription:
-		return invalid(op, id, what+" is longer than "+strconv.Itoa(MaxDescription)+" bytes")
+		return invalid(op, id, field, what+" is longer than "+strconv.Itoa(MaxDescription)+" bytes")
 	case strings.IndexByte(desc, 0) >= 0:
-		return invalid(op, id, what+" contains a NUL byte")
+		return invalid(op, id, field, what+" contains a NUL byte")
 	}
 	return nil
 }
 
 // checkName validates a keyring or session keyring name: a description that
 // must not start with '.'.
-func checkName(op string, id ID, name string) error {
-	if err := checkDesc(op, id, "keyring name", name); err != nil {
+func checkName(op string, id ID, field, name string) error {
+	if err := checkDesc(op, id, field, "keyring name", name); err != nil {
 		return err
 	}
 	if name[0] == '.' {
-		return invalid(op, id, "keyring name starts with '.' (reserved for the kernel)")
+		return invalid(op, id, field, "keyring name starts with '.' (reserved for the kernel)")
 	}
 	return nil
 }

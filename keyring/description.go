@@ -36,14 +36,14 @@ func ParseDescription(s string) (Description, error) {
 	s = strings.TrimSuffix(s, "\x00") // KEYCTL_DESCRIBE's terminator
 	if strings.IndexByte(s, 0) >= 0 {
 		// The kernel's fields are C strings: a NUL inside is not its text.
-		return Description{}, invalid("parse description", 0, "NUL inside the text")
+		return Description{}, invalid("parse description", 0, "s", "NUL inside the text")
 	}
 	var f [4]string
 	rest := s
 	for i := range f {
 		j := strings.IndexByte(rest, ';')
 		if j < 0 {
-			return Description{}, invalid("parse description", 0, "not type;uid;gid;perm;description")
+			return Description{}, invalid("parse description", 0, "s", "not type;uid;gid;perm;description")
 		}
 		f[i], rest = rest[:j], rest[j+1:]
 	}
@@ -52,13 +52,13 @@ func ParseDescription(s string) (Description, error) {
 	perm, err3 := strconv.ParseUint(f[3], 16, 32)
 	switch {
 	case f[0] == "":
-		return Description{}, invalid("parse description", 0, "empty key type")
+		return Description{}, invalid("parse description", 0, "type", "empty key type")
 	case err1 != nil:
-		return Description{}, invalid("parse description", 0, "bad uid "+quote(f[1]))
+		return Description{}, invalid("parse description", 0, "uid", "bad uid "+quote(f[1]))
 	case err2 != nil:
-		return Description{}, invalid("parse description", 0, "bad gid "+quote(f[2]))
+		return Description{}, invalid("parse description", 0, "gid", "bad gid "+quote(f[2]))
 	case err3 != nil || len(f[3]) != 8:
-		return Description{}, invalid("parse description", 0, "bad permissions "+quote(f[3]))
+		return Description{}, invalid("parse description", 0, "perm", "bad permissions "+quote(f[3]))
 	}
 	return Description{Type: f[0], UID: uid, GID: gid, Perm: Perm(perm), Description: rest}, nil
 }

@@ -54,11 +54,11 @@ func DHCompute(p DHParams) ([]byte, error) {
 // over-long or '.'-prefixed hash name and for n outside 1..1 MiB - 1.
 func DHComputeKDF(p DHParams, kdf KDF, n int) ([]byte, error) {
 	kp := p.raw()
-	if err := checkType("dh_compute", p.Private.id, kdf.Hash); err != nil {
+	if err := checkType("dh_compute", p.Private.id, "KDF.Hash", kdf.Hash); err != nil {
 		return nil, err
 	}
 	if n <= 0 || n > MaxPayload {
-		return nil, invalid("dh_compute", p.Private.id, "output length "+strconv.Itoa(n)+" out of range")
+		return nil, invalid("dh_compute", p.Private.id, "n", "output length "+strconv.Itoa(n)+" out of range")
 	}
 	var h cstring
 	kk := keyctl.KDFParams{HashName: h.set(kdf.Hash), OtherInfoLen: uint32(len(kdf.OtherInfo))}

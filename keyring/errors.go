@@ -177,7 +177,8 @@ func failType(op string, id ID, typ string, errno syscall.Errno) error {
 }
 
 // invalid reports input refused before any system call: the one place
-// that builds such errors.
-func invalid(op string, id ID, reason string) error {
-	return &Error{Op: op, ID: id, Errno: syscall.EINVAL, Reason: reason, Refused: true}
+// that builds such errors. field names the argument at fault in the words
+// of the function's signature ("desc", "payload", "RequestOptions.CalloutInfo").
+func invalid(op string, id ID, field, reason string) error {
+	return &Error{Op: op, ID: id, Errno: syscall.EINVAL, Refused: true, Field: field, Reason: reason}
 }

@@ -112,8 +112,8 @@ func TestInvalidInput(t *testing.T) {
 	} {
 		err := call()
 		var ke *keyring.Error
-		if !errors.Is(err, keyring.ErrInvalid) || !errors.Is(err, syscall.EINVAL) || !errors.As(err, &ke) || ke.Reason == "" || !ke.Refused {
-			t.Errorf("%s: got %#v, want ErrInvalid, refused, with a reason", name, err)
+		if !errors.Is(err, keyring.ErrInvalid) || !errors.Is(err, syscall.EINVAL) || !errors.As(err, &ke) || ke.Reason == "" || !ke.Refused || ke.Field == "" {
+			t.Errorf("%s: got %#v, want ErrInvalid, refused, with a reason and the field at fault", name, err)
 		}
 	}
 	// Nothing was created by any of them.

@@ -51,7 +51,7 @@ func ParseID(s string) (ID, error) {
 	}
 	n, err := strconv.ParseInt(s, 0, 32)
 	if err != nil || !cBase0(s) || n == 0 || n < int64(idRequestor) {
-		return 0, invalid("parse key ID", 0, quote(s)+" is neither a serial number nor one of @t, @p, @s, @u, @us, @g, @a, @r")
+		return 0, invalid("parse key ID", 0, "s", quote(s)+" is neither a serial number nor one of @t, @p, @s, @u, @us, @g, @a, @r")
 	}
 	return ID(n), nil
 }

@@ -36,12 +36,12 @@ import (
 // special one names the requestor's keyring, not the caller's). The zero
 // Keyring as the destination of Search and Request means "none" and is
 // passed on as 0, which the kernel reads the same way.
-func (k Key) check(op string) error {
+func (k Key) check(op, field string) error {
 	switch {
 	case k.id == 0:
-		return invalid(op, 0, "zero key ID")
+		return invalid(op, 0, field, "zero key ID")
 	case k.id < idRequestor:
-		return invalid(op, k.id, "unknown special key ID")
+		return invalid(op, k.id, field, "unknown special key ID")
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ var readScratch = sync.Pool{New: func() any { return new([keyctl.RawReadMax]byte
 // ErrExpired, ErrNotFound.
 func (k Key) Update(payload []byte) error {
 	if len(payload) > os.Getpagesize() {
-		return invalid("update", k.id, "payload of "+strconv.Itoa(len(payload))+" bytes is over the kernel's limit of one page for update")
+		return invalid("update", k.id, "payload", "payload of "+strconv.Itoa(len(payload))+" bytes is over the kernel's limit of one page for update")
 	}
 	if e := keyctl.Update(int32(k.id), payload); e != 0 {
 		return fail("update", k.id, e)
@@ -241,7 +241,7 @@ func (k Key) simple(op string, call func(int32) syscall.Errno) error {
 // SETATTR, or not the owner), ErrNotFound.
 func (k Key) SetPerm(p Perm) error {
 	if !p.Valid() {
-		return invalid("setperm", k.id, "mask sets bits outside 0x3f3f3f3f")
+		return invalid("setperm", k.id, "p", "mask sets bits outside 0x3f3f3f3f")
 	}
 	if e := keyctl.SetPerm(int32(k.id), uint32(p)); e != 0 {
 		return fail("setperm", k.id, e)
@@ -263,7 +263,7 @@ const Unchanged = -1
 // kernel's answer), ErrNotFound.
 func (k Key) Chown(uid, gid int) error {
 	if uid < Unchanged || gid < Unchanged || uid >= math.MaxUint32 || gid >= math.MaxUint32 {
-		return invalid("chown", k.id, "uid or gid out of range")
+		return invalid("chown", k.id, "uid, gid", "uid or gid out of range")
 	}
 	if e := keyctl.Chown(int32(k.id), int32(uid), int32(gid)); e != 0 {
 		return fail("chown", k.id, e)
@@ -282,7 +282,7 @@ func (k Key) Chgrp(gid int) error { return k.Chown(Unchanged, gid) }
 // the call; the zero Key or an unknown negative ID, the kernel's answer),
 // ErrPermission (no SETATTR), ErrRevoked, ErrNotFound.
 func (k Key) SetTimeout(d time.Duration) error {
-	secs, err := seconds("set_timeout", k.id, d)
+	secs, err := seconds("set_timeout", k.id, "d", d)
 	if err != nil {
 		return err
 	}
@@ -293,13 +293,13 @@ func (k Key) SetTimeout(d time.Duration) error {
 }
 
 // seconds converts a timeout to the kernel's whole seconds, rounding up.
-func seconds(op string, id ID, d time.Duration) (uint32, error) {
+func seconds(op string, id ID, field string, d time.Duration) (uint32, error) {
 	if d < 0 {
-		return 0, invalid(op, id, "negative timeout")
+		return 0, invalid(op, id, field, "negative timeout")
 	}
 	s := (d + time.Second - 1) / time.Second
 	if s > math.MaxUint32 {
-		return 0, invalid(op, id, "timeout beyond 2^32-1 seconds")
+		return 0, invalid(op, id, field, "timeout beyond 2^32-1 seconds")
 	}
 	return uint32(s), nil
 }

@@ -16,13 +16,13 @@ const maxUserPayload = 32767
 func checkPayload(op string, id ID, typ string, payload []byte) error {
 	switch {
 	case typ == "keyring" && len(payload) != 0:
-		return invalid(op, id, "a keyring takes no payload")
+		return invalid(op, id, "payload", "a keyring takes no payload")
 	case (typ == "user" || typ == "logon") && len(payload) == 0:
-		return invalid(op, id, typ+" key payload is empty")
+		return invalid(op, id, "payload", typ+" key payload is empty")
 	case (typ == "user" || typ == "logon") && len(payload) > maxUserPayload:
-		return invalid(op, id, typ+" key payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxUserPayload))
+		return invalid(op, id, "payload", typ+" key payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(maxUserPayload))
 	case len(payload) > MaxPayload:
-		return invalid(op, id, "payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(MaxPayload))
+		return invalid(op, id, "payload", "payload of "+strconv.Itoa(len(payload))+" bytes is over "+strconv.Itoa(MaxPayload))
 	}
 	return nil
 }
@@ -59,18 +59,18 @@ func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
 }
 
 func (r Keyring) checkAdd(typ, desc string, payload []byte) error {
-	if err := checkType("add_key", r.id, typ); err != nil {
+	if err := checkType("add_key", r.id, "typ", typ); err != nil {
 		return err
 	}
 	switch {
 	case typ == "keyring":
-		if err := checkName("add_key", r.id, desc); err != nil {
+		if err := checkName("add_key", r.id, "desc", desc); err != nil {
 			return err
 		}
 	case typ == "asymmetric" && desc == "":
 		// The kernel names the key from its certificate.
 	default:
-		if err := checkDesc("add_key", r.id, "description", desc); err != nil {
+		if err := checkDesc("add_key", r.id, "desc", "description", desc); err != nil {
 			return err
 		}
 	}
@@ -107,10 +107,10 @@ func (r Keyring) SearchAndLink(typ, desc string, dest Keyring) (Key, error) {
 }
 
 func (r Keyring) search(typ, desc string, dest ID) (Key, error) {
-	if err := checkType("search", r.id, typ); err != nil {
+	if err := checkType("search", r.id, "typ", typ); err != nil {
 		return Key{}, err
 	}
-	if err := checkDesc("search", r.id, "description", desc); err != nil {
+	if err := checkDesc("search", r.id, "desc", "description", desc); err != nil {
 		return Key{}, err
 	}
 	var t, d cstring
@@ -210,20 +210,20 @@ func (r Keyring) Links() ([]Key, error) {
 func (r Keyring) Restrict(typ, restriction string) error {
 	if typ == "" {
 		if restriction != "" {
-			return invalid("restrict_keyring", r.id, "a restriction needs a key type")
+			return invalid("restrict_keyring", r.id, "typ", "a restriction needs a key type")
 		}
 		if e := keyctl.RestrictKeyring(int32(r.id), nil, nil); e != 0 {
 			return fail("restrict_keyring", r.id, e)
 		}
 		return nil
 	}
-	if err := checkType("restrict_keyring", r.id, typ); err != nil {
+	if err := checkType("restrict_keyring", r.id, "typ", typ); err != nil {
 		return err
 	}
 	var t, rs cstring
 	var rp *byte
 	if restriction != "" {
-		if err := checkDesc("restrict_keyring", r.id, "restriction", restriction); err != nil {
+		if err := checkDesc("restrict_keyring", r.id, "restriction", "restriction", restriction); err != nil {
 			return err
 		}
 		rp = rs.set(restriction)
@@ -263,10 +263,10 @@ type RequestOptions struct {
 // only for requesters holding CAP_SYS_ADMIN (seen on a Firecracker build of
 // Linux 6.18); there, ordinary users get ENOENT and the helper never runs.
 func Request(typ, desc string, o RequestOptions) (Key, error) {
-	if err := checkType("request_key", 0, typ); err != nil {
+	if err := checkType("request_key", 0, "typ", typ); err != nil {
 		return Key{}, err
 	}
-	if err := checkDesc("request_key", 0, "description", desc); err != nil {
+	if err := checkDesc("request_key", 0, "desc", "description", desc); err != nil {
 		return Key{}, err
 	}
 	var t, d, c cstring
@@ -274,9 +274,9 @@ func Request(typ, desc string, o RequestOptions) (Key, error) {
 	if o.CalloutInfo != nil {
 		switch {
 		case len(o.CalloutInfo) > MaxDescription:
-			return Key{}, invalid("request_key", 0, "callout information is longer than "+strconv.Itoa(MaxDescription)+" bytes")
+			return Key{}, invalid("request_key", 0, "RequestOptions.CalloutInfo", "callout information is longer than "+strconv.Itoa(MaxDescription)+" bytes")
 		case bytes.IndexByte(o.CalloutInfo, 0) >= 0:
-			return Key{}, invalid("request_key", 0, "callout information contains a NUL byte")
+			return Key{}, invalid("request_key", 0, "RequestOptions.CalloutInfo", "callout information contains a NUL byte")
 		}
 		cp = c.set(string(o.CalloutInfo))
 	}
@@ -298,7 +298,7 @@ func Request(typ, desc string, o RequestOptions) (Key, error) {
 // has checked uid: there must be a destination).
 func Persistent(uid int, dest Keyring) (Keyring, error) {
 	if uid < -1 || uid >= 1<<32-1 {
-		return Keyring{}, invalid("get_persistent", dest.id, "uid out of range")
+		return Keyring{}, invalid("get_persistent", dest.id, "uid", "uid out of range")
 	}
 	id, e := keyctl.GetPersistent(int32(uid), int32(dest.id))
 	if e != 0 {

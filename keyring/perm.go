@@ -80,18 +80,18 @@ func ParsePerm(s string) (Perm, error) {
 				p |= (PermSetattr >> uint(i%6)) << (24 - 8*uint(i/6))
 			case '-':
 			default:
-				return 0, invalid("parse permissions", 0, "unexpected "+quote(s[i:i+1])+" at position "+strconv.Itoa(i+1))
+				return 0, invalid("parse permissions", 0, "s", "unexpected "+quote(s[i:i+1])+" at position "+strconv.Itoa(i+1))
 			}
 		}
 		return p, nil
 	}
 	n, err := strconv.ParseUint(s, 0, 32)
 	if err != nil || !cBase0(s) {
-		return 0, invalid("parse permissions", 0, quote(s)+" is neither a number nor an alswrv mask")
+		return 0, invalid("parse permissions", 0, "s", quote(s)+" is neither a number nor an alswrv mask")
 	}
 	p := Perm(n)
 	if !p.Valid() {
-		return 0, invalid("parse permissions", 0, "mask sets bits outside 0x3f3f3f3f")
+		return 0, invalid("parse permissions", 0, "s", "mask sets bits outside 0x3f3f3f3f")
 	}
 	return p, nil
 }

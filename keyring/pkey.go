@@ -102,7 +102,7 @@ func (k Key) pkey(op string, code int, info string, in, out []byte) (int, error)
 // kernel looks k up after parsing info and answers a bad ID itself.
 func (k Key) checkPkey(op, info string, c *cstring) (*byte, error) {
 	if strings.IndexByte(info, 0) >= 0 || len(info) > MaxDescription {
-		return nil, invalid(op, k.id, "info contains a NUL byte or is too long")
+		return nil, invalid(op, k.id, "info", "info contains a NUL byte or is too long")
 	}
 	return c.set(info), nil
 }

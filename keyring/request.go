@@ -22,7 +22,7 @@ import (
 // construction for a request this thread can see).
 func AssumeAuthority(k Key) (Key, error) {
 	if k.id != 0 {
-		if err := k.check("assume_authority"); err != nil {
+		if err := k.check("assume_authority", "k"); err != nil {
 			return Key{}, err
 		}
 	}
@@ -44,7 +44,7 @@ func (k Key) Instantiate(payload []byte, dest Keyring) error {
 		return err
 	}
 	if len(payload) > MaxPayload {
-		return invalid("instantiate", k.id, "payload over 1 MiB - 1")
+		return invalid("instantiate", k.id, "payload", "payload over 1 MiB - 1")
 	}
 	if e := keyctl.Instantiate(int32(k.id), payload, int32(dest.id)); e != 0 {
 		return fail("instantiate", k.id, e)
@@ -63,7 +63,7 @@ func (k Key) InstantiateIOV(parts [][]byte, dest Keyring) error {
 		n += len(p)
 	}
 	if n > MaxPayload {
-		return invalid("instantiate_iov", k.id, "payload over 1 MiB - 1")
+		return invalid("instantiate_iov", k.id, "parts", "payload over 1 MiB - 1")
 	}
 	if e := keyctl.InstantiateIOV(int32(k.id), parts, int32(dest.id)); e != 0 {
 		return fail("instantiate_iov", k.id, e)
@@ -80,7 +80,7 @@ func (k Key) Negate(timeout time.Duration, dest Keyring) error {
 	if err := k.checkConstruct("negate", dest); err != nil {
 		return err
 	}
-	secs, err := seconds("negate", k.id, timeout)
+	secs, err := seconds("negate", k.id, "timeout", timeout)
 	if err != nil {
 		return err
 	}
@@ -99,12 +99,12 @@ func (k Key) Reject(timeout time.Duration, reason syscall.Errno, dest Keyring) e
 	if err := k.checkConstruct("reject", dest); err != nil {
 		return err
 	}
-	secs, err := seconds("reject", k.id, timeout)
+	secs, err := seconds("reject", k.id, "timeout", timeout)
 	if err != nil {
 		return err
 	}
 	if reason == 0 || reason > 4095 {
-		return invalid("reject", k.id, "reason is not an errno")
+		return invalid("reject", k.id, "reason", "reason is not an errno")
 	}
 	if e := keyctl.Reject(int32(k.id), secs, uint32(reason), int32(dest.id)); e != 0 {
 		return fail("reject", k.id, e)
@@ -113,11 +113,11 @@ func (k Key) Reject(timeout time.Duration, reason syscall.Errno, dest Keyring) e
 }
 
 func (k Key) checkConstruct(op string, dest Keyring) error {
-	if err := k.check(op); err != nil {
+	if err := k.check(op, "k"); err != nil {
 		return err
 	}
 	if dest.id != 0 {
-		return dest.check(op)
+		return dest.check(op, "dest")
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ const (
 // does not implement).
 func SetDefaultRequestKeyring(which RequestKeyring) (RequestKeyring, error) {
 	if which < RequestKeyringNoChange || which > RequestKeyringRequestor || which == 6 {
-		return 0, invalid("set_reqkey_keyring", 0, "unknown default request-key keyring "+ID(which).String())
+		return 0, invalid("set_reqkey_keyring", 0, "which", "unknown default request-key keyring "+ID(which).String())
 	}
 	old, e := keyctl.SetReqKeyKeyring(int32(which))
 	if e != 0 {

@@ -110,7 +110,7 @@ func JoinAnonymousSession() (Keyring, error) {
 // Errors: ErrInvalid (empty name, a NUL, a leading '.'), ErrPermission (a
 // keyring of that name exists but may not be searched), ErrQuota.
 func JoinSession(name string) (Keyring, error) {
-	if err := checkName("join_session_keyring", 0, name); err != nil {
+	if err := checkName("join_session_keyring", 0, "name", name); err != nil {
 		return Keyring{}, err
 	}
 	openPoller()

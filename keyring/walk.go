@@ -77,7 +77,7 @@ type ProcKey struct {
 // "%08x %c%c%c%c%c%c%c %5d %4s %08x %5d %5d %-9.9s <summary>".
 func ParseProcKey(line string) (ProcKey, error) {
 	bad := func(what string) (ProcKey, error) {
-		return ProcKey{}, invalid("parse /proc/keys", 0, "bad "+what)
+		return ProcKey{}, invalid("parse /proc/keys", 0, what, "bad "+what)
 	}
 	var f [7]string
 	rest := line

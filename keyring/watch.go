@@ -22,7 +22,7 @@ type WatchQueue struct {
 // Errors: ErrNotSupported (no CONFIG_WATCH_QUEUE), ErrInvalid.
 func NewWatchQueue(size int) (*WatchQueue, error) {
 	if size <= 0 || size > 16384 {
-		return nil, invalid("watch_queue", 0, "size out of range")
+		return nil, invalid("watch_queue", 0, "size", "size out of range")
 	}
 	rd, wr, e := keyctl.NotificationPipe(size)
 	if e != 0 {
@@ -75,7 +75,7 @@ func (q *WatchQueue) SetFilter(types ...NotificationType) error {
 	var key uint32
 	for _, t := range types {
 		if t > KeySetattr {
-			return invalid("watch_queue_set_filter", 0, "not a key notification type")
+			return invalid("watch_queue_set_filter", 0, "types", "not a key notification type")
 		}
 		key |= 1 << t
 	}
@@ -172,13 +172,13 @@ func ParseNotifications(b []byte) ([]Notification, error) {
 	var out []Notification
 	for len(b) > 0 {
 		if len(b) < 8 {
-			return out, invalid("read", 0, "truncated notification")
+			return out, invalid("read", 0, "b", "truncated notification")
 		}
 		hdr := binary.NativeEndian.Uint32(b)
 		info := binary.NativeEndian.Uint32(b[4:])
 		size := int(info & 0x7f) // WATCH_INFO_LENGTH, in bytes
 		if size < 8 || size > len(b) {
-			return out, invalid("read", 0, "bad notification length")
+			return out, invalid("read", 0, "b", "bad notification length")
 		}
 		rec := b[:size]
 		b = b[size:]
