@@ -7,7 +7,9 @@
 // and crypto.Decrypter: a crypto/tls server can serve a certificate whose
 // private key lives only in the kernel (tls.Certificate{Certificate:
 // chain, PrivateKey: key}). Load the private key with add_key(2) as a
-// PKCS#8 DER PrivateKeyInfo (keytypes.New with keytypes.TypeAsymmetric),
+// PKCS#8 DER PrivateKeyInfo (keytypes.New with keytypes.TypeAsymmetric)
+// under a description of your choosing (a PKCS#8 key gives the kernel no
+// name, and add_key without one is EINVAL; a certificate names itself),
 // wipe the bytes, and keep the certificate.
 //
 // # What the kernel offers (Linux 6.1, crypto/asymmetric_keys/)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package asymmetric_test
 
 import (
@@ -15,6 +17,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -66,10 +69,10 @@ func needPublicKeys(t *testing.T) {
 	}
 }
 
-// load adds der as an asymmetric key to s.
-func load(t *testing.T, s keyring.Keyring, der []byte) keyring.Key {
+// load adds der as an asymmetric key described desc to s.
+func load(t *testing.T, s keyring.Keyring, desc string, der []byte) keyring.Key {
 	t.Helper()
-	k, err := keytypes.New(s, "", keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: der})
+	k, err := keytypes.New(s, desc, keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: der})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,7 @@ func loadPrivate(t *testing.T, s keyring.Keyring, priv crypto.Signer) *asymmetri
 		t.Fatal(err)
 	}
 	defer keyring.Wipe(der)
-	k, err := asymmetric.New(load(t, s, der), priv.Public())
+	k, err := asymmetric.New(load(t, s, "kernkeys test key", der), priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,7 @@ func TestCertificateRSA(t *testing.T) {
 	s := keytest.Session(t)
 	priv := rsaKey(t, 2048)
 	cert := certificate(t, priv)
-	k, err := asymmetric.New(load(t, s, cert.Raw), cert.PublicKey)
+	k, err := asymmetric.New(load(t, s, "", cert.Raw), cert.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +186,7 @@ func TestNewChecksPublicKey(t *testing.T) {
 	needPublicKeys(t)
 	s := keytest.Session(t)
 	priv := rsaKey(t, 2048)
-	kk := load(t, s, certificate(t, priv).Raw)
+	kk := load(t, s, "", certificate(t, priv).Raw)
 
 	_, err := asymmetric.New(kk, &rsaKey(t, 2048).PublicKey)
 	wantRefused(t, "another key of the same size", err, "pub")
@@ -231,7 +234,7 @@ func TestCertificateECDSA(t *testing.T) {
 			t.Fatal(err)
 		}
 		cert := certificate(t, priv)
-		k, err := asymmetric.New(load(t, s, cert.Raw), cert.PublicKey)
+		k, err := asymmetric.New(load(t, s, "", cert.Raw), cert.PublicKey)
 		if err != nil {
 			t.Fatalf("%s: %v", curve.Params().Name, err)
 		}
@@ -345,7 +348,7 @@ func TestPrivateECDSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kk, err := keytypes.New(s, "", keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: der})
+	kk, err := keytypes.New(s, "kernkeys test key", keytypes.Options{Type: keytypes.TypeAsymmetric, Payload: der})
 	if errors.Is(err, syscall.ENOPKG) {
 		t.Skip("the kernel's PKCS#8 parser takes no ECDSA keys (ENOPKG)")
 	}
@@ -388,44 +391,56 @@ func TestTLSHandshake(t *testing.T) {
 		{"TLS 1.2 ECDHE", tls.VersionTLS12, []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}},
 		{"TLS 1.2 RSA key exchange", tls.VersionTLS12, []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			sc, cc := net.Pipe()
-			defer sc.Close()
-			defer cc.Close()
-			server := tls.Server(sc, &tls.Config{
-				Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: k}},
-				MinVersion:   c.version, MaxVersion: c.version, CipherSuites: c.suites,
-			})
-			client := tls.Client(cc, &tls.Config{
-				RootCAs: roots, ServerName: "kernkeys.test",
-				MinVersion: c.version, MaxVersion: c.version, CipherSuites: c.suites,
-			})
-			got := make(chan []byte, 1)
-			go func() {
-				defer close(got)
-				b, err := io.ReadAll(client)
-				if err != nil {
-					t.Errorf("client: %v", err)
-				}
-				got <- b
-			}()
-			// The handshake signs on this goroutine, whose locked
-			// thread holds the test's session keyring.
-			if err := server.Handshake(); err != nil {
-				t.Fatalf("server handshake: %v", err)
-			}
-			if v := server.ConnectionState().Version; v != c.version {
-				t.Errorf("negotiated version %x", v)
-			}
-			if _, err := server.Write([]byte("hello over a kernel key")); err != nil {
-				t.Fatal(err)
-			}
-			server.Close()
-			if b := <-got; string(b) != "hello over a kernel key" {
-				t.Errorf("client read %q", b)
-			}
-		})
+		// No t.Run: the handshake signs on this goroutine, whose locked
+		// thread holds the test's session keyring.
+		if err := handshake(k, cert, roots, c.version, c.suites); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
+}
+
+// handshake serves a TLS connection with key and cert on the calling
+// goroutine to a client that trusts roots, and checks that a message
+// arrives.
+func handshake(key crypto.Signer, cert *x509.Certificate, roots *x509.CertPool, version uint16, suites []uint16) error {
+	sc, cc := net.Pipe()
+	defer cc.Close()
+	server := tls.Server(sc, &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key}},
+		MinVersion:   version, MaxVersion: version, CipherSuites: suites,
+	})
+	defer server.Close()
+	client := tls.Client(cc, &tls.Config{
+		RootCAs: roots, ServerName: "kernkeys.test",
+		MinVersion: version, MaxVersion: version, CipherSuites: suites,
+	})
+	type result struct {
+		msg []byte
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(client)
+		got <- result{b, err}
+	}()
+	if err := server.Handshake(); err != nil {
+		cc.Close()
+		<-got
+		return fmt.Errorf("server handshake: %w", err)
+	}
+	if v := server.ConnectionState().Version; v != version {
+		return fmt.Errorf("negotiated version %x", v)
+	}
+	const msg = "hello over a kernel key"
+	if _, err := server.Write([]byte(msg)); err != nil {
+		return err
+	}
+	server.Close()
+	r := <-got
+	if r.err != nil || string(r.msg) != msg {
+		return fmt.Errorf("the client read %q, %v", r.msg, r.err)
+	}
+	return nil
 }
 
 func digest(h crypto.Hash, s string) []byte {
