@@ -25,7 +25,8 @@ var (
 	ErrRejected = errors.New("key was rejected")
 	// ErrPermission: EACCES or EPERM. The errors also match os.ErrPermission.
 	ErrPermission = errors.New("permission denied")
-	// ErrQuota: EDQUOT, the owner's key count or byte quota is exhausted.
+	// ErrQuota: EDQUOT, the owner's key count or byte quota is exhausted;
+	// the error's Reason says which limit and how full ([QuotaOf]).
 	ErrQuota = errors.New("key quota exceeded")
 	// ErrNotSupported: the running kernel lacks the feature (EOPNOTSUPP,
 	// ENODEV for an unknown key type, ENOSYS), or this GOOS has no keys.
@@ -162,6 +163,8 @@ func fail(op string, id ID, errno syscall.Errno) error {
 		e.Reason = "the Linux key retention service is not available on this system"
 	} else if isUnsupported(errno) {
 		e.Reason = feature(op)
+	} else if errno == keyctl.EDQUOT {
+		e.Reason = quotaReason()
 	}
 	return e
 }

@@ -69,7 +69,7 @@ func inChild(t *testing.T, child func(*testing.T)) {
 // settled returns uid's key usage once it has not changed for 200 ms (the
 // garbage collector may still be freeing an earlier test's keys), waiting
 // at most 20 s.
-func settled(t *testing.T, uid int) keytest.KeyUsage {
+func settled(t *testing.T, uid int) keyring.Quota {
 	t.Helper()
 	u := keytest.KeyUsers(t, uid)
 	for deadline, since := time.Now().Add(20*time.Second), time.Now(); time.Since(since) < 200*time.Millisecond && time.Now().Before(deadline); {
@@ -355,7 +355,7 @@ func TestStressQuota(t *testing.T) {
 }
 
 // waitKeys waits until uid is charged n keys, and returns its usage.
-func waitKeys(t *testing.T, uid, n int) keytest.KeyUsage {
+func waitKeys(t *testing.T, uid, n int) keyring.Quota {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		u := keytest.KeyUsers(t, uid)

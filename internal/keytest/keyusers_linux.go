@@ -1,63 +1,32 @@
 package keytest
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// KeyUsage is a uid's line of /proc/key-users: what the kernel charges to
-// the uid's key quota. Keys count from allocation until the garbage
-// collector destroys them, including keys that are revoked, expired or
-// unlinked but not yet collected.
-type KeyUsage struct {
-	Keys, MaxKeys   int // qnkeys/maxkeys: keys charged to the quota
-	Bytes, MaxBytes int // qnbytes/maxbytes: bytes charged to the quota
-}
-
-func (u KeyUsage) String() string {
-	return fmt.Sprintf("%d/%d keys, %d/%d bytes", u.Keys, u.MaxKeys, u.Bytes, u.MaxBytes)
-}
-
-// KeyUsers returns uid's line of /proc/key-users, as the calling process's
-// user namespace numbers uids; the zero KeyUsage when the uid has no key.
-func KeyUsers(t testing.TB, uid int) KeyUsage {
+// KeyUsers returns uid's key quota, as the calling process's user
+// namespace numbers uids (keyring.QuotaOf, which reads /proc/key-users),
+// failing the test if it cannot be read.
+func KeyUsers(t testing.TB, uid int) keyring.Quota {
 	t.Helper()
-	f, err := os.Open("/proc/key-users")
+	q, err := keyring.QuotaOf(uint32(uid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// "%5d: %5d %d/%d %d/%d %d/%d": uid, usage, nkeys/nikeys,
-		// qnkeys/maxkeys, qnbytes/maxbytes.
-		var u KeyUsage
-		var id, usage, nkeys, nikeys int
-		line := strings.TrimSpace(sc.Text())
-		if _, err := fmt.Sscanf(line, "%d: %d %d/%d %d/%d %d/%d", &id, &usage, &nkeys, &nikeys,
-			&u.Keys, &u.MaxKeys, &u.Bytes, &u.MaxBytes); err != nil {
-			t.Fatalf("/proc/key-users: %q: %v", line, err)
-		}
-		if id == uid {
-			return u
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return KeyUsage{}
+	return q
 }
 
 // WaitKeyUsers waits, up to timeout, until uid's charged key count and
 // bytes are back to want's (the garbage collector frees quota some tens
 // of milliseconds after keys die, seconds on a loaded machine), and
 // returns the last usage seen and whether it got there.
-func WaitKeyUsers(t testing.TB, uid int, want KeyUsage, timeout time.Duration) (KeyUsage, bool) {
+func WaitKeyUsers(t testing.TB, uid int, want keyring.Quota, timeout time.Duration) (keyring.Quota, bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -73,7 +42,7 @@ func WaitKeyUsers(t testing.TB, uid int, want KeyUsage, timeout time.Duration) (
 }
 
 // KeyQuota returns /proc/sys/kernel/keys/maxkeys and maxbytes: an ordinary
-// user's key quota.
+// user's key quota, read directly, to check keyring.QuotaOf against.
 func KeyQuota(t testing.TB) (maxKeys, maxBytes int) {
 	t.Helper()
 	read := func(name string) int {
