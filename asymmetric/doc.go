@@ -45,10 +45,13 @@
 // # Lifetime and threads
 //
 // A Key holds a keyring.Key, a value: nothing to close. The kernel key
-// lives while a keyring links it. Operations find the key by its ID and
-// need SEARCH permission (possession through a keyring the calling thread
-// holds, or a permission grant): a key in a session or thread keyring is
-// used from threads that hold that keyring.
+// lives while a keyring links it. Every operation finds the key by its ID
+// and needs SEARCH permission: possession, through a keyring the calling
+// thread holds, or a grant to the user. A crypto/tls server signs on its
+// connections' goroutines, on any thread: keep the key in a keyring all
+// threads hold, the process keyring or the session keyring the process
+// started with (not one a single locked thread joined), or grant the user
+// SEARCH (keyring.Key.SetPerm).
 //
 // # Errors
 //

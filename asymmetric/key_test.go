@@ -397,6 +397,28 @@ func TestTLSHandshake(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
+
+	// On another thread, which does not hold the test's session, a
+	// signature needs the user's SEARCH right on the key.
+	onOtherThread := func(f func() error) error {
+		err := make(chan error)
+		go func() { err <- f() }()
+		return <-err
+	}
+	sign := func() error {
+		_, err := k.Sign(rand.Reader, digest(crypto.SHA256, "x"), &rsa.PSSOptions{Hash: crypto.SHA256})
+		return err
+	}
+	if err := onOtherThread(sign); !errors.Is(err, keyring.ErrPermission) {
+		t.Errorf("Sign on a thread without the key: %v, want ErrPermission", err)
+	}
+	possessor := (keyring.PermView | keyring.PermSearch | keyring.PermLink | keyring.PermSetattr).Possessor()
+	if err := k.Key().SetPerm(possessor | (keyring.PermView | keyring.PermSearch).User()); err != nil {
+		t.Fatal(err)
+	}
+	if err := onOtherThread(func() error { return handshake(k, cert, roots, tls.VersionTLS13, nil) }); err != nil {
+		t.Errorf("a handshake on another thread, with the user's SEARCH right: %v", err)
+	}
 }
 
 // handshake serves a TLS connection with key and cert on the calling

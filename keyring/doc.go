@@ -61,6 +61,14 @@
 // refused first. A feature the running kernel lacks is
 // [ErrNotSupported] with the feature named in [Error.Reason].
 //
+// [ErrQuota] (EDQUOT) says in [Error.Reason] which of the calling user's
+// limits was reached, the key count or the bytes, and how full both are;
+// only then does the package read /proc. [QuotaOf] reports a user's
+// quota at any time: keys and bytes charged (/proc/key-users) against
+// kernel.keys.maxkeys and maxbytes (root_maxkeys and root_maxbytes for
+// root). The kernel charges the user who creates a key, and a key's
+// owner when it grows (an update, a link into the owner's keyring).
+//
 // # Secrets
 //
 // Payloads are []byte owned by the caller; the package copies nothing it

@@ -48,7 +48,8 @@ const (
 	// PKCS#8 private key (also decrypt and sign, with
 	// CONFIG_PKCS8_PRIVATE_KEY_PARSER). An empty description lets the
 	// kernel name the key from the certificate (subject and key
-	// identifier). The payload must be one complete DER SEQUENCE; whether
+	// identifier); a PKCS#8 key carries no name and needs a description
+	// (the kernel answers EINVAL without one). The payload must be one complete DER SEQUENCE; whether
 	// the kernel's parsers accept its contents is the kernel's to say
 	// (EBADMSG).
 	TypeAsymmetric
