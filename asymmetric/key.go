@@ -299,57 +299,50 @@ func (k *Key) signInfo(op string, digest []byte, opts crypto.SignerOpts) (string
 	if opts != nil {
 		h = opts.HashFunc()
 	}
-	if _, ok := k.pub.(*ecdsa.PublicKey); ok {
+	enc := "enc=x962"
+	switch p := k.pub.(type) {
+	case *ecdsa.PublicKey:
 		if _, pss := opts.(*rsa.PSSOptions); pss {
 			return "", kerr.Refuse(op, "opts", "RSA-PSS options for an ECDSA key")
 		}
-		name, err := hashName(op, h)
-		if err != nil {
-			return "", err
+	case *rsa.PublicKey:
+		enc = "enc=pkcs1"
+		if h == 0 || h == crypto.MD5SHA1 {
+			// No DigestInfo: the kernel pads digest as it is.
+			if h == crypto.MD5SHA1 && len(digest) != h.Size() || len(digest) > p.Size()-11 {
+				return "", kerr.Refuse(op, "digest", "the digest has "+strconv.Itoa(len(digest))+" bytes, not a "+h.String()+" digest the key can sign")
+			}
+			return enc, nil
 		}
-		if len(digest) != h.Size() {
-			return "", digestLen(op, h, digest)
-		}
-		return "enc=x962 hash=" + name, nil
 	}
-	p := k.pub.(*rsa.PublicKey)
-	if h == 0 || h == crypto.MD5SHA1 {
-		if h == crypto.MD5SHA1 && len(digest) != h.Size() {
-			return "", digestLen(op, h, digest)
-		}
-		if len(digest) > p.Size()-11 {
-			return "", kerr.Refuse(op, "digest", "an unhashed PKCS#1 v1.5 input of "+strconv.Itoa(len(digest))+" bytes is over the "+strconv.Itoa(p.Size()-11)+" the key takes")
-		}
-		return "enc=pkcs1", nil
-	}
-	name, err := hashName(op, h)
+	name, err := checkDigest(op, h, digest)
 	if err != nil {
 		return "", err
 	}
-	if len(digest) != h.Size() {
-		return "", digestLen(op, h, digest)
-	}
-	return "enc=pkcs1 hash=" + name, nil
+	return enc + " hash=" + name, nil
 }
 
-// hashName is the kernel's name of h, for the hashes it signs with
-// (crypto/rsa-pkcs1pad.c's DigestInfo table; public_key.c for ECDSA).
-func hashName(op string, h crypto.Hash) (string, error) {
+// checkDigest checks that digest is an h digest of a hash the kernel signs
+// with (crypto/rsa-pkcs1pad.c's DigestInfo table; public_key.c for ECDSA)
+// and returns the kernel's name of h.
+func checkDigest(op string, h crypto.Hash, digest []byte) (string, error) {
+	var name string
 	switch h {
 	case crypto.SHA1:
-		return "sha1", nil
+		name = "sha1"
 	case crypto.SHA224:
-		return "sha224", nil
+		name = "sha224"
 	case crypto.SHA256:
-		return "sha256", nil
+		name = "sha256"
 	case crypto.SHA384:
-		return "sha384", nil
+		name = "sha384"
 	case crypto.SHA512:
-		return "sha512", nil
+		name = "sha512"
+	default:
+		return "", kerr.Refuse(op, "opts", "hash "+h.String()+": the kernel signs with SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512")
 	}
-	return "", kerr.Refuse(op, "opts", "hash "+h.String()+": the kernel signs with SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512")
-}
-
-func digestLen(op string, h crypto.Hash, digest []byte) error {
-	return kerr.Refuse(op, "digest", "the digest has "+strconv.Itoa(len(digest))+" bytes, a "+h.String()+" digest "+strconv.Itoa(h.Size()))
+	if len(digest) != h.Size() {
+		return "", kerr.Refuse(op, "digest", "the digest has "+strconv.Itoa(len(digest))+" bytes, a "+h.String()+" digest "+strconv.Itoa(h.Size()))
+	}
+	return name, nil
 }

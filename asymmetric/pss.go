@@ -18,14 +18,11 @@ import (
 func (k *Key) signPSS(random io.Reader, p *rsa.PublicKey, digest []byte, opts *rsa.PSSOptions) ([]byte, error) {
 	const op = "asymmetric.Sign"
 	h := opts.Hash
-	if _, err := hashName(op, h); err != nil {
+	if _, err := checkDigest(op, h, digest); err != nil {
 		return nil, err
 	}
 	if !h.Available() {
 		return nil, kerr.Refuse(op, "opts", "hash "+h.String()+" is not linked into the program")
-	}
-	if len(digest) != h.Size() {
-		return nil, digestLen(op, h, digest)
 	}
 	emBits := p.N.BitLen() - 1
 	emLen := (emBits + 7) / 8
