@@ -188,7 +188,9 @@ func (k *Key) Verify(digest, sig []byte, opts crypto.SignerOpts) error {
 // gives SessionKeyLen random bytes from rand (crypto/rand when nil)
 // instead of an error, as rsa.DecryptPKCS1v15SessionKey does; the
 // kernel's timing is not constant, so TLS RSA key exchange stays as weak
-// as it is everywhere.
+// as it is everywhere. Go 1.26 deprecates PKCS#1 v1.5 encryption as
+// dangerous; it is the only padding the kernel decrypts, and crypto/tls
+// asks for it only for RSA key exchange, off by default.
 //
 // Errors: keyring.ErrNotSupported for *rsa.OAEPOptions (the kernel has no
 // OAEP decoding) and for ECDSA keys; keyring.ErrInvalid with Refused set
@@ -204,7 +206,7 @@ func (k *Key) Decrypt(random io.Reader, msg []byte, opts crypto.DecrypterOpts) (
 	var sessionKeyLen int
 	switch o := opts.(type) {
 	case nil:
-	case *rsa.PKCS1v15DecryptOptions:
+	case *rsa.PKCS1v15DecryptOptions: //lint:ignore SA1019 the one padding the kernel decrypts, and what crypto/tls passes
 		sessionKeyLen = o.SessionKeyLen
 	case *rsa.OAEPOptions:
 		return nil, kerr.Errno(op, syscall.EOPNOTSUPP, "RSA-OAEP: the kernel decrypts with enc=pkcs1 (PKCS#1 v1.5) and enc=raw only (crypto/asymmetric_keys/public_key.c)")

@@ -63,6 +63,11 @@ func TestQuota(t *testing.T) {
 	if full := must(keyring.QuotaOf(uid))(t); exact && full.Keys != full.MaxKeys {
 		t.Errorf("after the key count limit QuotaOf = %v", full)
 	}
+	// What runc meets starting a container (moby/moby#22865): a new
+	// session keyring is a key too.
+	_, err = keyring.JoinAnonymousSession()
+	wantErr(t, err, keyring.ErrQuota)
+	wantReason(t, err, "key count limit")
 	check(t, r.Clear())
 	waitQuota(t, uid, func(q keyring.Quota) bool {
 		if exact {
