@@ -28,7 +28,9 @@
 // "pkcs1" (PKCS#1 v1.5, with hash=sha1, sha224, sha256, sha384, sha512,
 // md5 or rmd160 for signatures, or no hash) and "raw" (no padding, no
 // hash); for ECDSA, "x962" with a SHA-1 or SHA-2 hash, verify only (6.1's
-// ecdsa has no sign). There is no RSA-PSS and no OAEP. [Key.Sign] makes
+// ecdsa has no sign). There is no RSA-PSS and no OAEP (6.18 neither:
+// pkey_query answers enc=pss and enc=oaep with EINVAL, observed on the
+// host). [Key.Sign] makes
 // PSS signatures anyway, which TLS 1.3 requires of RSA keys: it encodes
 // the digest (EMSA-PSS) in the process, where nothing secret is involved,
 // and has the kernel apply the private key with enc=raw. OAEP decryption

@@ -125,7 +125,7 @@ func (k *Key) Private() bool { return k.ops&keyring.PkeySign != 0 }
 // RSA: opts other than *rsa.PSSOptions give a PKCS#1 v1.5 signature (the
 // kernel's enc=pkcs1 with the hash's DigestInfo; a zero hash or
 // crypto.MD5SHA1 signs digest as given, as TLS 1.0 did). *rsa.PSSOptions
-// gives RSASSA-PSS: no kernel up to 6.1 has a PSS encoding, so Sign
+// gives RSASSA-PSS: the kernel has no PSS encoding (6.1, 6.18), so Sign
 // encodes the digest (EMSA-PSS, RFC 8017 9.1.1) here and has the kernel
 // apply the private key to it (KEYCTL_PKEY_DECRYPT, enc=raw); this is
 // what lets a TLS 1.3 server sign with an RSA key. ECDSA: an ASN.1
