@@ -26,7 +26,7 @@ const stepEnv = "KERNKEYS_TEST_STEP"
 // kernel's key permissions cannot tell apart.)
 func UsersNSAttr() (*syscall.SysProcAttr, string) {
 	if os.Getuid() != 0 {
-		return nil, "a second user needs a second kuid, and only root may map one into a user namespace (an ordinary user maps only their own uid)"
+		return nil, "a second user needs a second kuid, and only root may map one into a user namespace (an ordinary user maps only their own uid; the setuid newuidmap(1) could map a subordinate range, which these tests do not use)"
 	}
 	low := os.Getpid() & 0xfffff
 	m := []syscall.SysProcIDMap{
