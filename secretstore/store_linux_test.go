@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -27,34 +28,25 @@ import (
 
 var scopes = []secretstore.Scope{secretstore.Persistent, secretstore.User, secretstore.Session}
 
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+// must(f())(t) returns f's value, failing the test on f's error; check
+// and wantErr are keytest's too, under the short names the tests use.
+func must[T any](v T, err error) func(testing.TB) T { return keytest.Must(v, err) }
 
-func check(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var (
+	check   = keytest.Check
+	wantErr = keytest.WantErr
+)
 
-// wantErr fails unless err matches every target.
-func wantErr(t testing.TB, err error, targets ...error) {
+// inUserNS re-runs the test in a child in a new user namespace, which
+// inherits a fresh session; it reports whether this is that child.
+func inUserNS(t *testing.T) bool {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v", targets)
+	if keytest.IsChild(t) {
+		return true
 	}
-	for _, target := range targets {
-		if !errors.Is(err, target) {
-			t.Fatalf("error %q does not match %v", err, target)
-		}
-	}
+	keytest.Session(t)
+	keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	return false
 }
 
 // wantSecret fails unless the secret name reads as want.
@@ -118,9 +110,7 @@ func TestOpenRefuses(t *testing.T) {
 // have the documented permissions and owner; names are refused before any
 // system call.
 func TestScopes(t *testing.T) {
-	if !keytest.IsChild(t) {
-		keytest.Session(t)
-		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	if !inUserNS(t) {
 		return
 	}
 	for _, scope := range scopes {
@@ -176,9 +166,7 @@ func TestScopes(t *testing.T) {
 // A secret of another program (another prefix) or a key of another type
 // in the same keyring is not the store's.
 func TestPrefixesDoNotMeet(t *testing.T) {
-	if !keytest.IsChild(t) {
-		keytest.Session(t)
-		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	if !inUserNS(t) {
 		return
 	}
 	a := must(secretstore.Open(secretstore.Options{Prefix: "app", Scope: secretstore.User}))(t)
@@ -200,9 +188,7 @@ func TestPrefixesDoNotMeet(t *testing.T) {
 
 // A secret with an expiry is found until it expires, then not.
 func TestExpiry(t *testing.T) {
-	if !keytest.IsChild(t) {
-		keytest.Session(t)
-		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	if !inUserNS(t) {
 		return
 	}
 	s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: secretstore.User, Expiry: time.Second}))(t)
@@ -228,9 +214,7 @@ func TestExpiry(t *testing.T) {
 // A Set that the kernel refuses (over an ordinary user's byte quota)
 // leaves the old secret as it was, and nothing else behind.
 func TestSetKeepsOldSecret(t *testing.T) {
-	if !keytest.IsChild(t) {
-		keytest.Session(t)
-		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	if !inUserNS(t) {
 		return
 	}
 	for _, scope := range scopes {
@@ -253,49 +237,33 @@ func TestSetKeepsOldSecret(t *testing.T) {
 
 // Goroutines on 32 different threads set and read each other's secrets.
 func TestAcrossThreads(t *testing.T) {
-	if !keytest.IsChild(t) {
-		keytest.Session(t)
-		keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
+	if !inUserNS(t) {
 		return
 	}
 	for _, scope := range scopes {
 		t.Run(scope.String(), func(t *testing.T) {
 			s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope}))(t)
 			const n = 32
-			var (
-				set, read sync.WaitGroup
-				mu        sync.Mutex
-				tids      = map[int]bool{}
-			)
+			var set sync.WaitGroup
 			set.Add(n)
-			read.Add(n)
-			for i := range n {
-				go func() {
-					defer read.Done()
-					runtime.LockOSThread() // never unlocked: n distinct threads
-					name := "t" + strconv.Itoa(i)
-					err := s.Set(name, []byte(name))
-					set.Done()
-					if err != nil {
-						t.Errorf("thread %d: Set: %v", keytest.Gettid(), err)
-						return
-					}
-					set.Wait()
-					other := "t" + strconv.Itoa((i+1)%n)
-					if b, err := s.Get(other); err != nil || string(b.Bytes()) != other {
-						t.Errorf("thread %d: Get(%s): %v", keytest.Gettid(), other, err)
-					} else if err := b.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-					mu.Lock()
-					tids[keytest.Gettid()] = true
-					mu.Unlock()
-				}()
-			}
-			read.Wait()
-			if len(tids) != n {
-				t.Errorf("the goroutines ran on %d threads, want %d", len(tids), n)
-			}
+			var next atomic.Int32
+			keytest.OnThreads(t, n, func(tid int) {
+				i := int(next.Add(1)) - 1
+				name := "t" + strconv.Itoa(i)
+				err := s.Set(name, []byte(name))
+				set.Done()
+				if err != nil {
+					t.Errorf("thread %d: Set: %v", tid, err)
+					return
+				}
+				set.Wait() // every thread has set its secret
+				other := "t" + strconv.Itoa((i+1)%n)
+				if b, err := s.Get(other); err != nil || string(b.Bytes()) != other {
+					t.Errorf("thread %d: Get(%s): %v", tid, other, err)
+				} else if err := b.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
 			names := must(s.List())(t)
 			if len(names) != n {
 				t.Errorf("List has %d names, want %d", len(names), n)

@@ -4,9 +4,7 @@ package processinit_test
 
 import (
 	"errors"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
@@ -45,31 +43,12 @@ func TestEveryThreadSharesProcessKeyring(t *testing.T) {
 		}
 		keytest.WaitGone(t, k)
 	}()
-	const n = 64
-	var wg, locked sync.WaitGroup
-	var mu sync.Mutex
-	tids := map[int]bool{}
-	locked.Add(n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread() // never unlocked: n distinct threads
-			locked.Done()
-			locked.Wait()
-			if id, err := keyring.Process().Resolve(); err != nil || id != p.ID() {
-				t.Errorf("thread %d: @p is %v (%v), want %v", keytest.Gettid(), id, err, p.ID())
-			}
-			if found, err := keyring.Process().Search("user", "processinit-test"); err != nil || found != k {
-				t.Errorf("thread %d: Search in @p = %v, %v; want %v", keytest.Gettid(), found, err, k)
-			}
-			mu.Lock()
-			tids[keytest.Gettid()] = true
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if len(tids) != n {
-		t.Errorf("the goroutines ran on %d threads, want %d", len(tids), n)
-	}
+	keytest.OnThreads(t, 64, func(tid int) {
+		if id, err := keyring.Process().Resolve(); err != nil || id != p.ID() {
+			t.Errorf("thread %d: @p is %v (%v), want %v", tid, id, err, p.ID())
+		}
+		if found, err := keyring.Process().Search("user", "processinit-test"); err != nil || found != k {
+			t.Errorf("thread %d: Search in @p = %v, %v; want %v", tid, found, err, k)
+		}
+	})
 }

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
@@ -34,30 +32,11 @@ func TestEveryThreadSharesSession(t *testing.T) {
 	if err != nil || d.Type != "keyring" || d.Description != "_ses" {
 		t.Fatalf("the session is %v (%v), want an anonymous session keyring", d, err)
 	}
-	const n = 64
-	var wg, locked sync.WaitGroup
-	var mu sync.Mutex
-	tids := map[int]bool{}
-	locked.Add(n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread() // never unlocked: n distinct threads
-			locked.Done()
-			locked.Wait()
-			if id, err := keyring.Session().Resolve(); err != nil || id != s.ID() {
-				t.Errorf("thread %d: @s is %v (%v), want %v", keytest.Gettid(), id, err, s.ID())
-			}
-			mu.Lock()
-			tids[keytest.Gettid()] = true
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if len(tids) != n {
-		t.Errorf("the goroutines ran on %d threads, want %d", len(tids), n)
-	}
+	keytest.OnThreads(t, 64, func(tid int) {
+		if id, err := keyring.Session().Resolve(); err != nil || id != s.ID() {
+			t.Errorf("thread %d: @s is %v (%v), want %v", tid, id, err, s.ID())
+		}
+	})
 }
 
 // wantNoConstructor checks the error of a build without the constructor.
