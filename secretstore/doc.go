@@ -28,7 +28,11 @@
 // owner's session possesses what the session links), so a Store relies on
 // the user class alone: the owner reads a secret from any thread and any
 // process, whatever keyrings that thread possesses, and a process of
-// another user reads nothing, possessed or not.
+// another user reads nothing, possessed or not. The other way round, Get,
+// Delete and List take only keys the caller owns: whoever may write to the
+// scope's keyring (any process that shares a session possesses it) can
+// link a key of their own under a secret's name, and that key is refused
+// with keyring.ErrPermission, not read as the caller's secret.
 //
 // The persistent keyring grants its user class only view and read
 // (security/keys/persistent.c): it is reached by possession, which

@@ -2,6 +2,7 @@ package secretstore
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,24 +194,41 @@ func (s *Store) do(op string, fn func(target keyring.Keyring) error) error {
 	})
 }
 
-// find returns the secret desc that target links directly. KEYCTL_SEARCH
-// also looks into the keyrings target links (a session usually links @u),
-// but it examines target's own keys before descending: when target links
-// a searchable match, that is the one found. A key found deeper belongs to
-// another scope and counts as not found.
-func (s *Store) find(target keyring.Keyring, name, desc string) (keyring.Key, error) {
+// find returns the secret desc that target links directly, for op.
+// KEYCTL_SEARCH also looks into the keyrings target links (a session
+// usually links @u), but it examines target's own keys before descending:
+// when target links a searchable match, that is the one found. A key found
+// deeper belongs to another scope and counts as not found. A key of the
+// name that another user owns is refused: anyone who may write to the
+// keyring (every process that shares a session possesses it) can link a
+// key there, and its payload is not the caller's secret.
+func (s *Store) find(op string, target keyring.Keyring, name, desc string) (keyring.Key, error) {
 	k, err := target.Search("user", desc)
 	if err == nil {
 		var links []keyring.Key
 		if links, err = target.Links(); err == nil && !slices.Contains(links, k) {
-			return keyring.Key{}, notFound(&keyring.Error{Op: "search", ID: target.ID(), Errno: keyctl.ENOKEY}, s, name)
+			err = &keyring.Error{Op: "search", ID: target.ID(), Errno: keyctl.ENOKEY}
 		}
 	}
-	if errors.Is(err, keyring.ErrNotFound) || errors.Is(err, keyring.ErrExpired) || errors.Is(err, keyring.ErrRevoked) {
-		return keyring.Key{}, notFound(err, s, name)
+	var d keyring.Description
+	if err == nil {
+		d, err = k.Describe()
 	}
-	return k, err
+	switch {
+	case errors.Is(err, keyring.ErrNotFound) || errors.Is(err, keyring.ErrExpired) || errors.Is(err, keyring.ErrRevoked):
+		return keyring.Key{}, notFound(err, s, name)
+	case err != nil:
+		return keyring.Key{}, err
+	case !ours(d):
+		return keyring.Key{}, &keyring.Error{Op: op, ID: k.ID(), Errno: syscall.EACCES,
+			Reason: "the key of secret " + strconv.Quote(name) + " belongs to uid " + strconv.FormatUint(uint64(d.UID), 10) + ", not to this process's user: someone else linked it there"}
+	}
+	return k, nil
 }
+
+// ours reports whether the key d describes is the caller's: owned by the
+// effective uid, against which the kernel checks key permissions.
+func ours(d keyring.Description) bool { return int64(d.UID) == int64(os.Geteuid()) }
 
 // notFound is the error for a secret that is missing, expired, or deleted
 // and not yet collected: it names the secret and matches
@@ -228,8 +246,8 @@ func notFound(err error, s *Store, name string) error {
 //
 // Errors: keyring.ErrNotFound (no such secret, or it expired or was
 // deleted; an expired one also matches keyring.ErrExpired),
-// keyring.ErrPermission (the secret is not the caller's, or the Session
-// scope's keyring is not this process's session), keyring.ErrInvalid
+// keyring.ErrPermission (the key of that name is another user's, or the
+// Session scope's keyring is not this process's session), keyring.ErrInvalid
 // (a bad name, refused), secret.ErrLockLimit, keyring.ErrNotSupported.
 func (s *Store) Get(name string) (*secret.Buffer, error) {
 	const op = "secretstore.Get"
@@ -239,7 +257,7 @@ func (s *Store) Get(name string) (*secret.Buffer, error) {
 	}
 	var b *secret.Buffer
 	err = s.do(op, func(target keyring.Keyring) error {
-		k, err := s.find(target, name, desc)
+		k, err := s.find(op, target, name, desc)
 		if err != nil {
 			return err
 		}
@@ -307,7 +325,7 @@ func (s *Store) Delete(name string) error {
 		return err
 	}
 	return s.do(op, func(target keyring.Keyring) error {
-		k, err := s.find(target, name, desc)
+		k, err := s.find(op, target, name, desc)
 		if err != nil {
 			return err
 		}
@@ -320,8 +338,9 @@ func (s *Store) Delete(name string) error {
 }
 
 // List returns the names of the store's secrets, sorted. Keys of the
-// scope's keyring that are not the store's, or that the caller may not
-// see, expired ones and ones deleted meanwhile, are left out.
+// scope's keyring that are not the store's, that another user owns or
+// that the caller may not see, expired ones and ones deleted meanwhile,
+// are left out.
 //
 // Errors: keyring.ErrPermission, keyring.ErrNotSupported.
 func (s *Store) List() ([]string, error) {
@@ -336,7 +355,7 @@ func (s *Store) List() ([]string, error) {
 			if err != nil {
 				continue // gone, expired, or not ours to see
 			}
-			if name, ok := strings.CutPrefix(d.Description, s.prefix); ok && d.Type == "user" && name != "" {
+			if name, ok := strings.CutPrefix(d.Description, s.prefix); ok && d.Type == "user" && name != "" && ours(d) {
 				names = append(names, name)
 			}
 		}

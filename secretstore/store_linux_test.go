@@ -282,7 +282,9 @@ func TestAcrossProcesses(t *testing.T) {
 }
 
 // A process of another user can neither find nor read the secret, even
-// when it shares the owner's session and so possesses what it links.
+// when it shares the owner's session and so possesses what it links; and
+// the key it links there under a secret's name is not taken for the
+// owner's secret.
 func TestOtherUserCannot(t *testing.T) {
 	acrossProcesses(t, true)
 }
@@ -317,6 +319,9 @@ func acrossProcesses(t *testing.T, other bool) {
 			}
 			if other {
 				keytest.RunStep(t, "other", keytest.AsUser(keytest.OtherUID), env, "KERNKEYS_TEST_KEY="+serial[1])
+				if sc == secretstore.Session {
+					keytest.RunStep(t, "planted", asOwner(), env)
+				}
 			} else {
 				keytest.RunStep(t, "get", asOwner(), env)
 			}
@@ -358,6 +363,25 @@ func acrossProcesses(t *testing.T, other bool) {
 		_, err = k.Describe()
 		wantErr(t, err, keyring.ErrPermission)
 		wantErr(t, k.Invalidate(), keyring.ErrPermission)
+		if sc == secretstore.Session {
+			// Possessing the shared session, it may link a key of its
+			// own there, under a name of the store, readable by all.
+			p := must(keyring.Session().Add("user", "kktest:planted", []byte("not yours")))(t)
+			check(t, p.SetPerm(0x3f3f3f3f))
+		}
+		return
+	case "planted":
+		// The owner does not take another user's key for its secret.
+		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope()}))(t)
+		_, err := s.Get("planted")
+		wantErr(t, err, keyring.ErrPermission)
+		wantErr(t, s.Delete("planted"), keyring.ErrPermission)
+		if names := must(s.List())(t); len(names) != 1 || names[0] != "shared" {
+			t.Errorf("List = %q, want only the owner's secret", names)
+		}
+		check(t, s.Set("planted", []byte("mine"))) // replaces the other user's key
+		wantSecret(t, s, "planted", "mine")
+		check(t, s.Delete("planted"))
 		return
 	case "delete":
 		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope()}))(t)
