@@ -108,20 +108,17 @@ func Open(o Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{prefix: o.Prefix + ":", scope: o.Scope, expiry: o.Expiry}
-	err := keyring.OnThread(func() error {
-		switch s.scope {
-		case Persistent:
-			_, err := persistent()
+	if s.scope == Session {
+		err := keyring.OnThread(func() (err error) {
+			s.session, err = keyring.Session().Resolve()
 			return err
-		case Session:
-			id, err := keyring.Session().Resolve()
-			s.session = id
-			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		_, err := keyring.User().Resolve()
-		return err
-	})
-	if err != nil {
+	}
+	// Reach the scope's keyring as every operation will.
+	if err := s.do(op, func(keyring.Keyring) error { return nil }); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -184,7 +181,11 @@ func (s *Store) do(op string, fn func(target keyring.Keyring) error) error {
 		case Session:
 			// The thread needs the session as its own to possess it: a
 			// session keyring grants its user class only view and read.
-			if id, err := keyring.Session().Resolve(); err != nil || id != s.session {
+			id, err := keyring.Session().Resolve()
+			if err != nil {
+				return err
+			}
+			if id != s.session {
 				return &keyring.Error{Op: op, ID: s.session, Errno: syscall.EACCES,
 					Reason: "the store's session keyring is not the session of this process's threads (" + id.String() + "): open the store where every thread shares one session"}
 			}
