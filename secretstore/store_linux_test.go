@@ -49,6 +49,20 @@ func inUserNS(t *testing.T) bool {
 	return false
 }
 
+// open opens a store with o. A kernel without persistent keyrings skips
+// the test for the Persistent scope, if its configuration says so.
+func open(t testing.TB, o secretstore.Options) *secretstore.Store {
+	t.Helper()
+	s, err := secretstore.Open(o)
+	if o.Scope == secretstore.Persistent && errors.Is(err, keyring.ErrNotSupported) && !keytest.KernelConfig(t, "CONFIG_PERSISTENT_KEYRINGS") {
+		t.Skipf("the kernel lacks persistent keyrings (CONFIG_PERSISTENT_KEYRINGS): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // wantSecret fails unless the secret name reads as want.
 func wantSecret(t testing.TB, s *secretstore.Store, name, want string) {
 	t.Helper()
@@ -115,7 +129,7 @@ func TestScopes(t *testing.T) {
 	}
 	for _, scope := range scopes {
 		t.Run(scope.String(), func(t *testing.T) {
-			s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope}))(t)
+			s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope})
 			check(t, s.Set("a", []byte("one")))
 			wantSecret(t, s, "a", "one")
 			old := keyOf(t, scope, "kktest:a")
@@ -169,8 +183,8 @@ func TestPrefixesDoNotMeet(t *testing.T) {
 	if !inUserNS(t) {
 		return
 	}
-	a := must(secretstore.Open(secretstore.Options{Prefix: "app", Scope: secretstore.User}))(t)
-	b := must(secretstore.Open(secretstore.Options{Prefix: "app2", Scope: secretstore.User}))(t)
+	a := open(t, secretstore.Options{Prefix: "app", Scope: secretstore.User})
+	b := open(t, secretstore.Options{Prefix: "app2", Scope: secretstore.User})
 	check(t, a.Set("x", []byte("a's")))
 	check(t, b.Set("x", []byte("b's")))
 	runtime.LockOSThread()
@@ -191,7 +205,7 @@ func TestExpiry(t *testing.T) {
 	if !inUserNS(t) {
 		return
 	}
-	s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: secretstore.User, Expiry: time.Second}))(t)
+	s := open(t, secretstore.Options{Prefix: "kktest", Scope: secretstore.User, Expiry: time.Second})
 	check(t, s.Set("brief", []byte("x")))
 	wantSecret(t, s, "brief", "x")
 	deadline := time.Now().Add(10 * time.Second)
@@ -219,7 +233,7 @@ func TestSetKeepsOldSecret(t *testing.T) {
 	}
 	for _, scope := range scopes {
 		t.Run(scope.String(), func(t *testing.T) {
-			s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope}))(t)
+			s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope})
 			check(t, s.Set("a", []byte("old")))
 			old := keyOf(t, scope, "kktest:a")
 			wantErr(t, s.Set("a", make([]byte, 25000)), keyring.ErrQuota) // 20000 bytes is the quota
@@ -242,7 +256,7 @@ func TestAcrossThreads(t *testing.T) {
 	}
 	for _, scope := range scopes {
 		t.Run(scope.String(), func(t *testing.T) {
-			s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope}))(t)
+			s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope})
 			const n = 32
 			var set sync.WaitGroup
 			set.Add(n)
@@ -330,19 +344,19 @@ func acrossProcesses(t *testing.T, other bool) {
 		return
 	case "set":
 		sc := scope()
-		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: sc}))(t)
+		s := open(t, secretstore.Options{Prefix: "kktest", Scope: sc})
 		check(t, s.Set("shared", []byte(value)))
 		os.Stdout.WriteString("serial=" + keyOf(t, sc, "kktest:shared").ID().String() + "\n")
 		return
 	case "get":
-		wantSecret(t, must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope()}))(t), "shared", value)
+		wantSecret(t, open(t, secretstore.Options{Prefix: "kktest", Scope: scope()}), "shared", value)
 		return
 	case "other":
 		if os.Getuid() != keytest.OtherUID {
 			t.Fatalf("the other user's step runs as uid %d", os.Getuid())
 		}
 		sc := scope()
-		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: sc}))(t)
+		s := open(t, secretstore.Options{Prefix: "kktest", Scope: sc})
 		_, err := s.Get("shared")
 		if sc == secretstore.Session {
 			// The session is shared and links the secret, which
@@ -372,7 +386,7 @@ func acrossProcesses(t *testing.T, other bool) {
 		return
 	case "planted":
 		// The owner does not take another user's key for its secret.
-		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope()}))(t)
+		s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope()})
 		_, err := s.Get("planted")
 		wantErr(t, err, keyring.ErrPermission)
 		wantErr(t, s.Delete("planted"), keyring.ErrPermission)
@@ -384,7 +398,7 @@ func acrossProcesses(t *testing.T, other bool) {
 		check(t, s.Delete("planted"))
 		return
 	case "delete":
-		s := must(secretstore.Open(secretstore.Options{Prefix: "kktest", Scope: scope()}))(t)
+		s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope()})
 		check(t, s.Delete("shared"))
 		_, err := s.Get("shared")
 		wantErr(t, err, keyring.ErrNotFound)
