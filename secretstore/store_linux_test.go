@@ -212,7 +212,7 @@ func TestExpiry(t *testing.T) {
 	for {
 		_, err := s.Get("brief")
 		if err != nil {
-			wantErr(t, err, keyring.ErrNotFound)
+			wantErr(t, err, keyring.ErrNotFound, keyring.ErrExpired)
 			break
 		}
 		if time.Now().After(deadline) {

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/kernkeys/kernkeys/internal/keyctl"
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
@@ -27,6 +28,28 @@ func TestNoPersistentKeyrings(t *testing.T) {
 	for _, other := range []error{nil, &keyring.Error{Op: "get_persistent", Errno: syscall.EACCES}, &keyring.Error{Op: "get_persistent", Errno: syscall.EDQUOT}} {
 		if got := noPersistent(other); got != other {
 			t.Errorf("noPersistent(%v) = %v, want it unchanged", other, got)
+		}
+	}
+}
+
+// A secret that is missing, expired, or deleted and not yet collected is
+// not found, whatever the errno; the errno's own sentinel still matches.
+func TestNotFound(t *testing.T) {
+	s := &Store{scope: User}
+	for _, c := range []struct {
+		errno syscall.Errno
+		also  error
+	}{
+		{keyctl.ENOKEY, keyring.ErrNotFound},
+		{keyctl.EKEYEXPIRED, keyring.ErrExpired},
+		{keyctl.EKEYREVOKED, keyring.ErrRevoked},
+	} {
+		err := notFound(&keyring.Error{Op: "search", ID: -4, Errno: c.errno}, s, "n")
+		if !errors.Is(err, keyring.ErrNotFound) || !errors.Is(err, c.also) || !errors.Is(err, c.errno) {
+			t.Errorf("errno %v: error %q does not match ErrNotFound, %v and the errno", c.errno, err, c.also)
+		}
+		if !strings.Contains(err.Error(), `no secret "n" in the user keyring`) {
+			t.Errorf("error %q does not name the secret and the scope", err)
 		}
 	}
 }
