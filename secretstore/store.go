@@ -287,11 +287,11 @@ func (s *Store) Get(name string) (*secret.Buffer, error) {
 // then linked into the scope's keyring, which replaces the old key in one
 // step (KEYCTL_LINK displaces a key of the same type and description).
 // Between add_key and KEYCTL_SETPERM it has the kernel's default
-// permissions (key_create_or_update in security/keys/key.c: the possessor
-// everything it may need, the user view only, group and other nothing), in a keyring
-// only that thread possesses: the owner's other processes could at most
-// see that it exists, and nobody else anything. If a step fails, the old
-// secret is untouched and the new key dies with the thread.
+// permissions (key_create_or_update in security/keys/key.c: all the
+// possessor needs, view for the user, nothing for group and other), in a
+// keyring only that thread possesses: the owner's other processes could at
+// most see that it exists, and nobody else anything. If a step fails, the
+// old secret is untouched and the new key dies with the thread.
 // Updating the old key in place (KEYCTL_UPDATE) would be atomic too, but
 // could not change the payload and the timeout in one step, and would keep
 // whatever permissions the old key had.
