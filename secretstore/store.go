@@ -71,7 +71,10 @@ type Options struct {
 	Scope Scope
 	// Expiry, when positive, makes each secret expire that long after Set
 	// stored it (KEYCTL_SET_TIMEOUT, rounded up to whole seconds); an
-	// expired secret is not found. Zero means no expiry.
+	// expired secret is not found. Zero means no expiry. The kernel sets
+	// the expiry to the wall clock's current second plus the timeout
+	// (key_set_timeout in security/keys/key.c), so a secret may expire up
+	// to a second before Expiry has passed.
 	Expiry time.Duration
 }
 
