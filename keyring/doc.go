@@ -34,9 +34,11 @@
 //   - [JoinProcessSession] gives every thread of the process one session
 //     keyring without cgo, using syscall.AllThreadsSyscall; with cgo linked
 //     (including -race builds) it fails with [ErrNotSupported] and changes
-//     nothing.
+//     nothing: import package keyring/sessioninit there, whose C
+//     constructor joins one session before the Go runtime starts.
 //   - The process keyring (@p) is in effect per thread in Go: each thread
-//     that creates it gets its own. Prefer a session keyring.
+//     that creates it gets its own, unless package keyring/processinit
+//     made it before the runtime started. Prefer a session keyring.
 //   - Nothing creates a keyring implicitly: [Key.Resolve] never passes
 //     create=1; [Keyring.ResolveOrCreate] does, when asked.
 //   - Reading a key by serial needs possession through the calling thread's

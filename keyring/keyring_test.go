@@ -17,36 +17,14 @@ import (
 	"github.com/kernkeys/kernkeys/keyring"
 )
 
-// must(f())(t) returns f's value, failing the test on f's error.
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+// must(f())(t) returns f's value, failing the test on f's error; check
+// and wantErr are keytest's too, under the short names the tests use.
+func must[T any](v T, err error) func(testing.TB) T { return keytest.Must(v, err) }
 
-func check(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wantErr fails unless err matches every target.
-func wantErr(t testing.TB, err error, targets ...error) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v", targets)
-	}
-	for _, target := range targets {
-		if !errors.Is(err, target) {
-			t.Fatalf("error %q does not match %v", err, target)
-		}
-	}
-}
+var (
+	check   = keytest.Check
+	wantErr = keytest.WantErr
+)
 
 func TestAddReadDescribe(t *testing.T) {
 	s := keytest.Session(t)

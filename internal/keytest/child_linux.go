@@ -48,32 +48,46 @@ func RunChild(t *testing.T, o ChildOptions) {
 		t.Fatal("RunChild called in the child; take the IsChild branch first")
 	}
 	runtime.LockOSThread() // the child must fork from this thread; never unlocked
+	var attr *syscall.SysProcAttr
+	if o.UserNS {
+		attr = UserNSAttr()
+	}
+	report, err := runTest(t, attr, append([]string{childEnv + "=" + t.Name()}, o.Env...))
+	checkReport(t, attr, report, err)
+}
+
+// runTest runs the calling test again in a child process of the test
+// binary (through /proc/self/exe), started with attr and the extra
+// environment env, and returns its output and exit error.
+func runTest(t *testing.T, attr *syscall.SysProcAttr, env []string) (string, error) {
 	cmd := exec.Command("/proc/self/exe", "-test.run="+runPattern(t.Name()), "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), o.Env...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if o.UserNS {
-		cmd.SysProcAttr = UserNSAttr()
-	}
+	cmd.SysProcAttr = attr
 	err := cmd.Run()
+	if err == nil && testing.Verbose() {
+		t.Logf("child (pid %s) output:\n%s", strconv.Itoa(cmd.Process.Pid), out.String())
+	}
+	return out.String(), err
+}
+
+// checkReport makes the result of the child that runTest started with
+// attr the test's.
+func checkReport(t *testing.T, attr *syscall.SysProcAttr, report string, err error) {
+	t.Helper()
 	var exit *exec.ExitError
 	switch {
-	case o.UserNS && err != nil && !errors.As(err, &exit) && userNSUnavailable(err):
+	case attr != nil && attr.Cloneflags&syscall.CLONE_NEWUSER != 0 && err != nil && !errors.As(err, &exit) && userNSUnavailable(err):
 		t.Skipf("user namespaces are unavailable here (%v); this test needs one", err)
 	case err != nil && !errors.As(err, &exit):
 		t.Fatalf("starting the child: %v", err)
-	}
-	report := out.String()
-	switch {
 	case err != nil:
 		t.Fatalf("the child failed (%v):\n%s", err, report)
 	case strings.Contains(report, "--- SKIP: "+t.Name()):
 		t.Skipf("the child skipped:\n%s", report)
 	case !strings.Contains(report, "--- PASS: "+t.Name()):
 		t.Fatalf("the child did not run the test:\n%s", report)
-	}
-	if testing.Verbose() {
-		t.Logf("child (pid %s) output:\n%s", strconv.Itoa(cmd.Process.Pid), report)
 	}
 }
 

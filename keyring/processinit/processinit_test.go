@@ -1,0 +1,54 @@
+//go:build linux
+
+package processinit_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+	"github.com/kernkeys/kernkeys/keyring/processinit"
+)
+
+// This test binary imports the package: built with cgo (go test with a C
+// compiler, and every go test -race) the constructor made @p before the
+// runtime started, and a key added there on one thread is found from 64
+// others; built without, Process says there was no constructor. (The
+// keyring/sessioninit tests run a program that imports both packages.)
+func TestEveryThreadSharesProcessKeyring(t *testing.T) {
+	keytest.Session(t)
+	p, err := processinit.Process()
+	if !cgo {
+		if !errors.Is(err, keyring.ErrNotSupported) || !strings.Contains(err.Error(), "CGO_ENABLED=1") {
+			t.Errorf("built without cgo: error %v, want ErrNotSupported saying how to build with the constructor", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Process: %v", err)
+	}
+	d, err := p.Describe()
+	if err != nil || d.Type != "keyring" || d.Description != "_pid" {
+		t.Fatalf("the process keyring is %v (%v)", d, err)
+	}
+	k, err := keyring.Process().Add("user", "processinit-test", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := p.Unlink(k); err != nil {
+			t.Error(err)
+		}
+		keytest.WaitGone(t, k)
+	}()
+	keytest.OnThreads(t, 64, func(tid int) {
+		if id, err := keyring.Process().Resolve(); err != nil || id != p.ID() {
+			t.Errorf("thread %d: @p is %v (%v), want %v", tid, id, err, p.ID())
+		}
+		if found, err := keyring.Process().Search("user", "processinit-test"); err != nil || found != k {
+			t.Errorf("thread %d: Search in @p = %v, %v; want %v", tid, found, err, k)
+		}
+	})
+}
