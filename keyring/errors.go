@@ -33,6 +33,12 @@ var (
 	// ErrInvalid: EINVAL, the kernel's or this package's for input it
 	// refuses before any system call (Error.Refused tells them apart).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable: the system call never reached the kernel's key
+	// service: a seccomp filter refused it (EPERM under Docker's default
+	// profile), or the kernel or sandbox does not implement it (ENOSYS),
+	// or this GOOS has no keys. See [Available]. The error also matches
+	// its errno's sentinel (ErrPermission, ErrNotSupported).
+	ErrUnavailable = errors.New("key service unavailable")
 )
 
 // Error is the one error type of the module: every error kernkeys returns
@@ -146,7 +152,7 @@ func feature(op string) string {
 	case "restrict_keyring":
 		return "keyring restrictions (Linux 4.12)"
 	case "move":
-		return "KEYCTL_MOVE (Linux 5.1)"
+		return "KEYCTL_MOVE (Linux 5.3)"
 	case "capabilities":
 		return "KEYCTL_CAPABILITIES (Linux 5.3)"
 	case "invalidate":
@@ -158,9 +164,13 @@ func feature(op string) string {
 // fail is the choke point that turns an errno into the package's error.
 func fail(op string, id ID, errno syscall.Errno) error {
 	e := &Error{Op: op, ID: id, Errno: errno}
-	if errno == syscall.ENOSYS && !keyctl.Supported {
-		e.Reason = "the Linux key retention service is not available on this system"
-	} else if isUnsupported(errno) {
+	if errno == syscall.EPERM || errno == syscall.ENOSYS {
+		if u := serviceErr(serviceCall(op)); u != nil {
+			e.Reason, e.Err = u.Reason, ErrUnavailable
+			return e
+		}
+	}
+	if isUnsupported(errno) {
 		e.Reason = feature(op)
 	}
 	return e
