@@ -41,7 +41,8 @@ import (
 // error is ENOSYS and also matches ErrNotSupported.
 func Available() error {
 	if e := serviceErr(-1); e != nil {
-		return e
+		c := *e // the cached error stays the caller's to change
+		return &c
 	}
 	return nil
 }
