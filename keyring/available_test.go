@@ -164,6 +164,20 @@ func TestCapabilitiesOlderKernel(t *testing.T) {
 	}
 }
 
+// On the running kernel, which has KEYCTL_CAPABILITIES, the probes for
+// kernels without it find what the kernel reports: each feature's present
+// answer or absent answer, whichever this kernel gives (the host lacks DH,
+// big_key and notifications, the VM kernel has them).
+func TestProbeCapabilities(t *testing.T) {
+	keytest.Session(t)
+	want := capabilities(t)
+	want.Query, want.NamespacedNames, want.NamespacedTags, want.Raw = false, false, false, nil
+	got := must(keyring.ProbeCapabilities())(t)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("probed capabilities (-KEYCTL_CAPABILITIES +probed):\n%s", d)
+	}
+}
+
 // A probe answer that tells neither way is returned and not cached: once a
 // newer filter turns it into a kernel's answer, the probes conclude.
 func TestCapabilitiesInconclusive(t *testing.T) {
