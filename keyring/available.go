@@ -20,9 +20,12 @@ import (
 //
 //   - EPERM (or another errno): a seccomp filter refused the call, as
 //     Docker's default profile does for all three;
-//   - ENOSYS: the kernel was built without CONFIG_KEYS, or a sandbox that
-//     implements system calls itself (gVisor) or an older seccomp profile
-//     does not offer it.
+//   - ENOSYS: the kernel was built without CONFIG_KEYS, or a seccomp
+//     profile answers so (LXC's default does for all three), or a sandbox
+//     that implements system calls itself (gVisor) lacks the call.
+//
+// Profiles may refuse some of the three: containers/common's (Podman's)
+// allows keyctl but not add_key or request_key.
 //
 // The error names the first refused call in Op, its errno in Errno, and
 // every refused call in Reason. Errors that operations return for a refused
@@ -111,7 +114,7 @@ func (p serviceProbe) err() *Error {
 	case !keyctl.Supported:
 		return &Error{Op: serviceCalls[first], Errno: p[first], Reason: "the Linux key retention service is not available on this system", Err: ErrUnavailable}
 	case other == 0:
-		why = " not implemented: a kernel without CONFIG_KEYS, or a sandbox (gVisor, a seccomp profile) that does not offer it"
+		why = " not implemented: a kernel without CONFIG_KEYS, a seccomp profile (LXC's) or a sandbox (gVisor)"
 	case nosys == 0:
 		why = " refused before reaching the kernel's key service: a seccomp filter (Docker's default profile refuses all three with EPERM)"
 	default:

@@ -31,7 +31,8 @@ func TestAvailable(t *testing.T) {
 }
 
 // A seccomp filter in a child process refuses the key system calls as
-// Docker's default profile does (EPERM) and as gVisor does (ENOSYS).
+// Docker's default profile does (EPERM) and as LXC's does (ENOSYS, which
+// is also what a kernel without CONFIG_KEYS answers).
 // Available says so, and so does every operation's error, which still
 // matches its errno's sentinel.
 func TestBlockedService(t *testing.T) {
@@ -40,8 +41,8 @@ func TestBlockedService(t *testing.T) {
 		errno  syscall.Errno
 		errnos error // what the errno itself matches
 	}{
-		{"Docker", syscall.EPERM, keyring.ErrPermission},
-		{"gVisor", syscall.ENOSYS, keyring.ErrNotSupported},
+		{"EPERM", syscall.EPERM, keyring.ErrPermission},
+		{"ENOSYS", syscall.ENOSYS, keyring.ErrNotSupported},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if !keytest.IsChild(t) {
@@ -68,8 +69,9 @@ func TestBlockedService(t *testing.T) {
 	}
 }
 
-// Only request_key is refused: Available names it alone, add_key and
-// keyctl work, and keyctl's own EPERM stays a plain permission error.
+// Only request_key is refused (profiles that allow some of the three
+// exist): Available names it alone, add_key and keyctl work, and
+// keyctl's own EPERM stays a plain permission error.
 func TestBlockedRequestKey(t *testing.T) {
 	if !keytest.IsChild(t) {
 		keytest.Session(t) // its cleanup removes the child's key

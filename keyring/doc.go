@@ -63,7 +63,7 @@
 //
 // In a container or sandbox the key system calls may never reach the
 // kernel: Docker's default seccomp profile refuses add_key, keyctl and
-// request_key with EPERM, gVisor answers ENOSYS. [Available] tells this
+// request_key with EPERM, LXC's with ENOSYS. [Available] tells this
 // apart from the kernel's own answers by probing each call with arguments
 // the kernel refuses before any permission check; an operation's EPERM or
 // ENOSYS then also matches [ErrUnavailable], so that "no key service here"

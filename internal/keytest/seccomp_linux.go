@@ -31,7 +31,7 @@ var KeySyscalls = [...]uintptr{unix.SYS_ADD_KEY, unix.SYS_KEYCTL, unix.SYS_REQUE
 
 // BlockKeySyscalls is the rules of a filter that refuses all three key
 // system calls with errno: EPERM as Docker's default profile does, ENOSYS
-// as gVisor and some older profiles do.
+// as LXC's does.
 func BlockKeySyscalls(errno syscall.Errno) []SeccompRule {
 	rules := make([]SeccompRule, len(KeySyscalls))
 	for i, nr := range KeySyscalls {
