@@ -66,16 +66,17 @@ func ParseCapabilities(raw []byte) Capabilities {
 //	Move                KEYCTL_MOVE with an unknown flag      (Linux 5.3)
 //	Notifications       KEYCTL_WATCH_KEY with watch ID -2     (Linux 5.8)
 //
-// The kernel checks each of these arguments before it touches a key;
-// only the BigKey probe looks up a keyring, the caller's user keyring,
-// which the kernel creates on first use for every user (pam_keyinit and
-// keyctl do too). NamespacedNames and NamespacedTags have no call that
-// shows them; they came with KEYCTL_CAPABILITIES in 5.3, so a kernel
-// without it has neither. The versions of MOVE, CAPABILITIES and the PKEY
-// operations were checked against their merges into Linux (5.3-rc1 and
-// 4.20-rc1), the arguments against the 6.1 source; the others are
-// keyctl(2)'s. Probing rather than parsing the version keeps backports
-// honest.
+// The kernel refuses each of these arguments before it touches a key;
+// only the BigKey probe looks up a keyring (add_key finds the keyring
+// before the type): the caller's user keyring, which the kernel creates
+// if nothing has used it yet (a login's pam_keyinit usually has).
+// NamespacedNames and NamespacedTags have no call that shows them; they
+// came with KEYCTL_CAPABILITIES in 5.3, so a kernel without it has
+// neither. The releases of MOVE, CAPABILITIES (both merged for 5.3-rc1)
+// and the PKEY operations (4.20-rc1) were checked against their merges
+// into Linux, the answers against the 6.1 source and, through the tests,
+// the 6.18 host and 6.1 VM kernels; the other releases are keyctl(2)'s.
+// Probing rather than parsing the version keeps backports honest.
 //
 // The answer is cached once every probe has given one of its two
 // conclusive answers; any other answer (a refused lookup of @u, say) is
