@@ -5,6 +5,7 @@ package keyring_test
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -204,4 +205,16 @@ func TestCapabilitiesInconclusive(t *testing.T) {
 		t.Errorf("KernelCapabilities = %+v under a 3.4 emulation", got)
 	}
 	check(t, keyring.Available())
+}
+
+// A program that can keep its secrets elsewhere asks first whether the key
+// service is reachable: in a container whose seccomp profile refuses the
+// key system calls it is not, and every operation would fail.
+func ExampleAvailable() {
+	if err := keyring.Available(); errors.Is(err, keyring.ErrUnavailable) {
+		fmt.Println("no kernel key service here:", err)
+		return
+	}
+	fmt.Println("the kernel's key service is reachable")
+	// Output: the kernel's key service is reachable
 }

@@ -73,8 +73,9 @@ type Error struct {
 	// contains key material.
 	Reason string
 	// Err is a narrower sentinel that the error also matches with
-	// errors.Is, such as encrypted.ErrBadHMAC, trusted.ErrUnseal or
-	// secret.ErrLockLimit; nil when the errno says it all.
+	// errors.Is, such as ErrUnavailable, encrypted.ErrBadHMAC,
+	// trusted.ErrUnseal or secret.ErrLockLimit; nil when the errno says
+	// it all.
 	Err error
 }
 
