@@ -32,95 +32,57 @@ import (
 // call match ErrUnavailable too, so that a caller need not call Available
 // first: an EPERM from keyctl means "no permission on this key" when the
 // service is reachable and "no key service here" when it is not. Matching
-// costs nothing on the success path; on an EPERM or ENOSYS it costs the
-// three probe calls.
+// costs nothing on the success path; an EPERM or ENOSYS costs one probe
+// of the system call that failed (none once it is known refused).
 //
-// The answer "unavailable" is cached once all three calls are refused: a
-// seccomp filter is never removed and a kernel does not gain CONFIG_KEYS.
-// The answer "available" is not, since the process may install a filter
-// later. Seccomp filters belong to threads; container runtimes and
-// systemd install them before the program starts, on every thread, and
-// that is the case the probe describes. On other systems than Linux the
+// A refused call is remembered: a seccomp filter is never removed and a
+// kernel does not gain CONFIG_KEYS. A call that reaches the service is
+// probed again next time, since the process may install a filter later.
+// Seccomp filters belong to threads; container runtimes and systemd
+// install them before the program starts, on every thread, and that is
+// the case the probe describes. On other systems than Linux the
 // error is ENOSYS and also matches ErrNotSupported.
 func Available() error {
-	if e := serviceErr(-1); e != nil {
-		c := *e // the cached error stays the caller's to change
-		return &c
+	if e := serviceErr(0, 1, 2); e != nil {
+		return e
 	}
 	return nil
 }
 
-// unavailable caches the error of a process in which all of add_key, keyctl
-// and request_key are refused.
-var unavailable atomic.Pointer[Error]
-
-// serviceCalls names the key system calls in the order probeService
-// probes them.
+// serviceCalls names the key system calls; serviceCall and serviceErr
+// refer to them by index.
 var serviceCalls = [...]string{"add_key", "keyctl", "request_key"}
 
-// serviceProbe holds, for each of serviceCalls, 0 when the call reached
-// the key service, else the errno that answered instead.
-type serviceProbe [len(serviceCalls)]syscall.Errno
+// refusedCalls caches, for each of serviceCalls, the errno that answered
+// instead of the key service, once one has: a filter is never removed.
+var refusedCalls [len(serviceCalls)]atomic.Uint32
 
-func probeService() serviceProbe {
+// probeCall returns 0 when serviceCalls[i] reaches the key service, else
+// the errno that answered instead.
+func probeCall(i int) syscall.Errno {
+	if e := refusedCalls[i].Load(); e != 0 {
+		return syscall.Errno(e)
+	}
 	var empty byte // "": the kernel refuses an empty key type with EINVAL
-	var p serviceProbe
-	if _, e := keyctl.AddKey(&empty, &empty, nil, 0); e != syscall.EINVAL {
-		p[0] = e
-	}
-	if e := keyctl.Unknown(); e != syscall.EOPNOTSUPP {
-		p[1] = e
-	}
-	if _, e := keyctl.RequestKey(&empty, &empty, nil, 0); e != syscall.EINVAL {
-		p[2] = e
-	}
-	return p
-}
-
-func (p serviceProbe) blocked() int {
-	n := 0
-	for _, e := range p {
-		if e != 0 {
-			n++
+	var e syscall.Errno
+	switch i {
+	case 0:
+		if _, e = keyctl.AddKey(&empty, &empty, nil, 0); e == syscall.EINVAL {
+			e = 0
+		}
+	case 1:
+		if e = keyctl.Unknown(); e == syscall.EOPNOTSUPP {
+			e = 0
+		}
+	case 2:
+		if _, e = keyctl.RequestKey(&empty, &empty, nil, 0); e == syscall.EINVAL {
+			e = 0
 		}
 	}
-	return n
-}
-
-// err returns nil when every call reached the service, else the error
-// that names the refused calls.
-func (p serviceProbe) err() *Error {
-	var refused []string
-	var first, nosys, other int
-	for i, e := range p {
-		if e == 0 {
-			continue
-		}
-		if len(refused) == 0 {
-			first = i
-		}
-		refused = append(refused, serviceCalls[i])
-		if e == syscall.ENOSYS {
-			nosys++
-		} else {
-			other++
-		}
+	if e != 0 {
+		refusedCalls[i].Store(uint32(e))
 	}
-	if len(refused) == 0 {
-		return nil
-	}
-	var why string
-	switch {
-	case !keyctl.Supported:
-		return &Error{Op: serviceCalls[first], Errno: p[first], Reason: "the Linux key retention service is not available on this system", Err: ErrUnavailable}
-	case other == 0:
-		why = " not implemented: a kernel without CONFIG_KEYS, a seccomp profile (LXC's) or a sandbox (gVisor)"
-	case nosys == 0:
-		why = " refused before reaching the kernel's key service: a seccomp filter (Docker's default profile refuses all three with EPERM)"
-	default:
-		why = " refused before reaching the kernel's key service: a seccomp filter or a sandbox"
-	}
-	return &Error{Op: serviceCalls[first], Errno: p[first], Reason: strings.Join(refused, ", ") + why, Err: ErrUnavailable}
+	return e
 }
 
 // serviceCall is the system call behind an operation name of fail.
@@ -134,21 +96,45 @@ func serviceCall(op string) int {
 	return 1
 }
 
-// serviceErr returns the error naming the refused key system calls, or
-// nil when every call reaches the key service; with call >= 0 (an index
-// into serviceCalls), nil also when that call reaches it. fail asks only
-// for EPERM and ENOSYS, the errnos a filter or sandbox answers with.
-func serviceErr(call int) *Error {
-	if e := unavailable.Load(); e != nil {
-		return e
+// serviceErr probes the given calls (indices into serviceCalls) and
+// returns nil when all reach the key service, else the error that names
+// those refused. fail asks it for the one call behind an EPERM or ENOSYS,
+// the errnos a filter or sandbox answers with, so that it never issues a
+// key system call the program did not.
+func serviceErr(calls ...int) *Error {
+	var refused []string
+	var first syscall.Errno
+	var nosys, other int
+	for _, i := range calls {
+		e := probeCall(i)
+		if e == 0 {
+			continue
+		}
+		if first == 0 {
+			first = e
+		}
+		refused = append(refused, serviceCalls[i])
+		if e == syscall.ENOSYS {
+			nosys++
+		} else {
+			other++
+		}
 	}
-	p := probeService()
-	err := p.err()
-	if p.blocked() == len(p) {
-		unavailable.Store(err)
-	}
-	if call >= 0 && p[call] == 0 {
+	if len(refused) == 0 {
 		return nil
 	}
-	return err
+	e := &Error{Op: refused[0], Errno: first, Err: ErrUnavailable}
+	switch {
+	case !keyctl.Supported:
+		e.Reason = "the Linux key retention service is not available on this system"
+		return e
+	case other == 0:
+		e.Reason = " not implemented: a kernel without CONFIG_KEYS, a seccomp profile (LXC's) or a sandbox (gVisor)"
+	case nosys == 0:
+		e.Reason = " refused before reaching the kernel's key service: a seccomp filter (Docker's default profile refuses all three with EPERM)"
+	default:
+		e.Reason = " refused before reaching the kernel's key service: a seccomp filter or a sandbox"
+	}
+	e.Reason = strings.Join(refused, ", ") + e.Reason
+	return e
 }

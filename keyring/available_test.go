@@ -62,6 +62,11 @@ func TestBlockedService(t *testing.T) {
 			wantErr(t, err, keyring.ErrUnavailable, c.errnos)
 			_, err = keyring.Session().Describe()
 			wantErr(t, err, keyring.ErrUnavailable, c.errnos)
+			// An operation's error keeps its own Op and names its own
+			// system call, the only one probed for it.
+			if e := err.(*keyring.Error); e.Op != "describe" || !strings.HasPrefix(e.Reason, "keyctl ") {
+				t.Errorf("describe's error %q: want Op describe and keyctl named", err)
+			}
 			_, err = keyring.Request("user", "blocked", keyring.RequestOptions{})
 			wantErr(t, err, keyring.ErrUnavailable, c.errnos)
 			_, err = keyring.KernelCapabilities()
