@@ -40,8 +40,8 @@ import (
 // probed again next time, since the process may install a filter later.
 // Seccomp filters belong to threads; container runtimes and systemd
 // install them before the program starts, on every thread, and that is
-// the case the probe describes. On other systems than Linux the
-// error is ENOSYS and also matches ErrNotSupported.
+// the case the probe describes. On systems other than Linux the error is
+// ENOSYS and also matches ErrNotSupported.
 func Available() error {
 	if e := serviceErr(0, 1, 2); e != nil {
 		return e
@@ -85,13 +85,17 @@ func probeCall(i int) syscall.Errno {
 	return e
 }
 
-// serviceCall is the system call behind an operation name of fail.
+// serviceCall is the key system call behind an operation name of fail,
+// as an index into serviceCalls; -1 for the watch queue's pipe2, ioctl
+// and close, which are not key system calls.
 func serviceCall(op string) int {
 	switch op {
 	case "add_key":
 		return 0
 	case "request_key":
 		return 2
+	case "watch_queue", "watch_queue_set_filter", "close":
+		return -1
 	}
 	return 1
 }

@@ -165,8 +165,8 @@ func feature(op string) string {
 // fail is the choke point that turns an errno into the package's error.
 func fail(op string, id ID, errno syscall.Errno) error {
 	e := &Error{Op: op, ID: id, Errno: errno}
-	if errno == syscall.EPERM || errno == syscall.ENOSYS {
-		if u := serviceErr(serviceCall(op)); u != nil {
+	if call := serviceCall(op); call >= 0 && (errno == syscall.EPERM || errno == syscall.ENOSYS) {
+		if u := serviceErr(call); u != nil {
 			e.Reason, e.Err = u.Reason, ErrUnavailable
 			return e
 		}
