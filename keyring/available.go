@@ -71,7 +71,7 @@ func probeCall(i int) syscall.Errno {
 			e = 0
 		}
 	case 1:
-		if e = keyctl.Unknown(); e == syscall.EOPNOTSUPP {
+		if e = keyctl.UnknownOp(); e == syscall.EOPNOTSUPP {
 			e = 0
 		}
 	case 2:

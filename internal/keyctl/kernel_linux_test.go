@@ -62,7 +62,7 @@ func TestKernelRefusals(t *testing.T) {
 			return e
 		}, unix.EOPNOTSUPP},
 		// keyring.Available's probes: answers no permission check precedes.
-		{"Unknown", keyctl.Unknown, unix.EOPNOTSUPP},
+		{"UnknownOp", keyctl.UnknownOp, unix.EOPNOTSUPP},
 		{"add_key of an empty type", func() syscall.Errno { _, e := keyctl.AddKey(cstr(""), cstr(""), nil, 0); return e }, unix.EINVAL},
 		{"request_key of an empty type", func() syscall.Errno { _, e := keyctl.RequestKey(cstr(""), cstr(""), nil, 0); return e }, unix.EINVAL},
 	} {

@@ -315,12 +315,12 @@ func WatchKey(id int32, fd int, watchID int) syscall.Errno {
 	return e
 }
 
-// Unknown issues keyctl(2) with an operation number no kernel defines. A
+// UnknownOp issues keyctl(2) with an operation number no kernel defines. A
 // kernel with the key service answers EOPNOTSUPP before it looks at any
 // argument or checks any permission; any other answer came from something
 // between the caller and the kernel's keyctl (a seccomp filter), or from a
 // kernel without CONFIG_KEYS (ENOSYS). A raw call.
-func Unknown() syscall.Errno {
+func UnknownOp() syscall.Errno {
 	_, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opUnknown, 0, 0)
 	return e
 }
