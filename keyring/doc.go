@@ -71,6 +71,14 @@
 // root). The kernel charges the user who creates a key, and a key's
 // owner when it grows (an update, a link into the owner's keyring).
 //
+// In a container or sandbox the key system calls may never reach the
+// kernel: Docker's default seccomp profile refuses add_key, keyctl and
+// request_key with EPERM, LXC's with ENOSYS. [Available] tells this
+// apart from the kernel's own answers by probing each call with arguments
+// the kernel refuses before any permission check; an operation's EPERM or
+// ENOSYS then also matches [ErrUnavailable], so that "no key service here"
+// is not mistaken for "no permission on this key".
+//
 // # Secrets
 //
 // Payloads are []byte owned by the caller; the package copies nothing it
@@ -86,6 +94,7 @@
 // CONFIG_KEY_DH_OPERATIONS for [DHCompute]; CONFIG_ASYMMETRIC_KEY_TYPE for
 // the pkey operations ([Key.PkeyQuery] ...); CONFIG_WATCH_QUEUE and
 // CONFIG_KEY_NOTIFICATIONS for [Key.Watch]. [KernelCapabilities] reports
-// what the running kernel has. On other operating systems every operation
-// fails with [ErrNotSupported].
+// what the running kernel has: with KEYCTL_CAPABILITIES from Linux 5.3,
+// by probing each operation before. On other operating systems every
+// operation fails with [ErrNotSupported] (and [ErrUnavailable]).
 package keyring

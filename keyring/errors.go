@@ -34,6 +34,12 @@ var (
 	// ErrInvalid: EINVAL, the kernel's or this package's for input it
 	// refuses before any system call (Error.Refused tells them apart).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable: the system call never reached the kernel's key
+	// service: a seccomp filter refused it (EPERM under Docker's default
+	// profile), or the kernel or sandbox does not implement it (ENOSYS),
+	// or this GOOS has no keys. See [Available]. The error also matches
+	// its errno's sentinel (ErrPermission, ErrNotSupported).
+	ErrUnavailable = errors.New("key service unavailable")
 )
 
 // Error is the one error type of the module: every error kernkeys returns
@@ -68,8 +74,9 @@ type Error struct {
 	// contains key material.
 	Reason string
 	// Err is a narrower sentinel that the error also matches with
-	// errors.Is, such as encrypted.ErrBadHMAC, trusted.ErrUnseal or
-	// secret.ErrLockLimit; nil when the errno says it all.
+	// errors.Is, such as ErrUnavailable, encrypted.ErrBadHMAC,
+	// trusted.ErrUnseal or secret.ErrLockLimit; nil when the errno says
+	// it all.
 	Err error
 }
 
@@ -147,7 +154,7 @@ func feature(op string) string {
 	case "restrict_keyring":
 		return "keyring restrictions (Linux 4.12)"
 	case "move":
-		return "KEYCTL_MOVE (Linux 5.1)"
+		return "KEYCTL_MOVE (Linux 5.3)"
 	case "capabilities":
 		return "KEYCTL_CAPABILITIES (Linux 5.3)"
 	case "invalidate":
@@ -159,9 +166,13 @@ func feature(op string) string {
 // fail is the choke point that turns an errno into the package's error.
 func fail(op string, id ID, errno syscall.Errno) error {
 	e := &Error{Op: op, ID: id, Errno: errno}
-	if errno == syscall.ENOSYS && !keyctl.Supported {
-		e.Reason = "the Linux key retention service is not available on this system"
-	} else if isUnsupported(errno) {
+	if call := serviceCall(op); call >= 0 && (errno == syscall.EPERM || errno == syscall.ENOSYS) {
+		if u := serviceErr(call); u != nil {
+			e.Reason, e.Err = u.Reason, ErrUnavailable
+			return e
+		}
+	}
+	if isUnsupported(errno) {
 		e.Reason = feature(op)
 	} else if errno == keyctl.EDQUOT {
 		e.Reason = quotaReason()

@@ -18,7 +18,7 @@ import (
 // Every documented errors.Is relation of *Error, both ways.
 func TestErrorIs(t *testing.T) {
 	sentinels := []error{keyring.ErrNotFound, keyring.ErrExpired, keyring.ErrRevoked, keyring.ErrRejected,
-		keyring.ErrPermission, keyring.ErrQuota, keyring.ErrNotSupported, keyring.ErrInvalid}
+		keyring.ErrPermission, keyring.ErrQuota, keyring.ErrNotSupported, keyring.ErrInvalid, keyring.ErrUnavailable}
 	for _, c := range []struct {
 		errno syscall.Errno
 		match []error // sentinels it matches; every other one must not match

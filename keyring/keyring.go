@@ -146,10 +146,10 @@ func (r Keyring) link(op string, k Key, call func(id, ring int32) syscall.Errno)
 }
 
 // Move moves k's link from r to the keyring to (KEYCTL_MOVE, keyctl_move(3),
-// Linux 5.1), displacing a key of the same type and description in to.
+// Linux 5.3), displacing a key of the same type and description in to.
 //
 // Errors: ErrNotFound (r does not link k), ErrPermission, EDEADLK,
-// ErrNotSupported (kernel before 5.1), ErrInvalid (the kernel's, for a
+// ErrNotSupported (kernel before 5.3), ErrInvalid (the kernel's, for a
 // zero or unknown negative ID; it looks up k, then r, then to).
 func (r Keyring) Move(k Key, to Keyring) error { return r.move(k, to, 0) }
 

@@ -389,7 +389,7 @@ func (t *tour) move() error {
 	t.keep(r.Key)
 	err = t.nested.Move(t.demo, r)
 	if errors.Is(err, keyring.ErrNotSupported) {
-		say("This kernel has no KEYCTL_MOVE (Linux 5.1): linking, then unlinking.")
+		say("This kernel has no KEYCTL_MOVE (Linux 5.3): linking, then unlinking.")
 		if err = r.Link(t.demo); err == nil {
 			err = t.nested.Unlink(t.demo)
 		}

@@ -1,7 +1,8 @@
 // Package keyctl is kernkeys' raw system-call layer: one thin function per
 // add_key(2), request_key(2) and keyctl(2) operation, in the kernel's own
 // vocabulary, and the only package of the module that imports
-// golang.org/x/sys/unix.
+// golang.org/x/sys/unix, apart from the test helpers' seccomp filters
+// (internal/keytest).
 //
 // Functions take serials as int32, C strings as pointers to NUL-terminated
 // bytes (nil passes NULL) and return the kernel's result and errno untouched;

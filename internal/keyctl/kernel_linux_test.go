@@ -61,6 +61,10 @@ func TestKernelRefusals(t *testing.T) {
 			_, _, e := unix.Syscall(unix.SYS_KEYCTL, 33, 0, 0)
 			return e
 		}, unix.EOPNOTSUPP},
+		// keyring.Available's probes: answers no permission check precedes.
+		{"UnknownOp", keyctl.UnknownOp, unix.EOPNOTSUPP},
+		{"add_key of an empty type", func() syscall.Errno { _, e := keyctl.AddKey(cstr(""), cstr(""), nil, 0); return e }, unix.EINVAL},
+		{"request_key of an empty type", func() syscall.Errno { _, e := keyctl.RequestKey(cstr(""), cstr(""), nil, 0); return e }, unix.EINVAL},
 	} {
 		if got := c.call(); got != c.want {
 			t.Errorf("%s: kernel says %v, want %v", c.name, got, c.want)

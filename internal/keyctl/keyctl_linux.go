@@ -56,6 +56,8 @@ const (
 	opMove             = unix.KEYCTL_MOVE
 	opCapabilities     = unix.KEYCTL_CAPABILITIES
 	opWatchKey         = unix.KEYCTL_WATCH_KEY
+	// opUnknown is an operation number no kernel defines.
+	opUnknown = 0x7fffffff
 )
 
 func result(r uintptr, e syscall.Errno) (int, syscall.Errno) {
@@ -310,5 +312,15 @@ func Capabilities(buf []byte) (int, syscall.Errno) {
 // WatchKey is KEYCTL_WATCH_KEY; watchID -1 removes the watch.
 func WatchKey(id int32, fd int, watchID int) syscall.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_KEYCTL, opWatchKey, uintptr(id), uintptr(fd), uintptr(watchID), 0, 0)
+	return e
+}
+
+// UnknownOp issues keyctl(2) with an operation number no kernel defines. A
+// kernel with the key service answers EOPNOTSUPP before it looks at any
+// argument or checks any permission; any other answer came from something
+// between the caller and the kernel's keyctl (a seccomp filter), or from a
+// kernel without CONFIG_KEYS (ENOSYS). A raw call.
+func UnknownOp() syscall.Errno {
+	_, _, e := unix.RawSyscall(unix.SYS_KEYCTL, opUnknown, 0, 0)
 	return e
 }

@@ -53,6 +53,7 @@ func RestrictKeyring(ring int32, typ, restriction *byte) syscall.Errno { return 
 func Move(id, from, to int32, flags uint32) syscall.Errno              { return none }
 func Capabilities(buf []byte) (int, syscall.Errno)                     { return -1, none }
 func WatchKey(id int32, fd int, watchID int) syscall.Errno             { return none }
+func UnknownOp() syscall.Errno                                         { return none }
 func NotificationPipe(n int) (rd, wr int, errno syscall.Errno)         { return -1, -1, none }
 func ReadFD(fd int, buf []byte) (int, syscall.Errno)                   { return -1, none }
 func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno   { return none }
