@@ -262,7 +262,7 @@ const Unchanged = -1
 // refused before the call; the zero Key or an unknown negative ID, the
 // kernel's answer), ErrNotFound.
 func (k Key) Chown(uid, gid int) error {
-	if uid < Unchanged || gid < Unchanged || uid >= math.MaxUint32 || gid >= math.MaxUint32 {
+	if uid < Unchanged || gid < Unchanged || int64(uid) >= math.MaxUint32 || int64(gid) >= math.MaxUint32 {
 		return invalid("chown", k.id, "uid, gid", "uid or gid out of range")
 	}
 	if e := keyctl.Chown(int32(k.id), int32(uid), int32(gid)); e != 0 {

@@ -297,7 +297,7 @@ func Request(typ, desc string, o RequestOptions) (Key, error) {
 // Keyring or an unknown negative ID as dest, the kernel's answer after it
 // has checked uid: there must be a destination).
 func Persistent(uid int, dest Keyring) (Keyring, error) {
-	if uid < -1 || uid >= 1<<32-1 {
+	if uid < -1 || int64(uid) >= 1<<32-1 {
 		return Keyring{}, invalid("get_persistent", dest.id, "uid", "uid out of range")
 	}
 	id, e := keyctl.GetPersistent(int32(uid), int32(dest.id))

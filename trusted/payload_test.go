@@ -3,6 +3,7 @@ package trusted
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestBuilders(t *testing.T) {
 		{"tpm2 pcrinfo parsed", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, PCRInfo: []byte{1}}}, "new 32 keyhandle=0x1 pcrinfo=01", ""},
 		{"pcrlock", Payload{Backend: TPM1, Command: CommandLoad, Blob: raw, Options: Options{PCRLock: 23}}, "load 0002aabb0002ccdd pcrlock=23", ""},
 		{"pcrlock negative", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: -1}}, "", "pcrlock"},
-		{"pcrlock above int32", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: 1 << 31}}, "", "pcrlock"},
+		{"pcrlock above int32 (64-bit int)", Payload{Backend: TPM1, Command: CommandNew, Options: Options{KeyLen: 32, PCRLock: math.MaxInt}}, "", "pcrlock"},
 		{"non-migratable", Payload{Backend: TPM2, Command: CommandNew, Options: Options{KeyLen: 32, KeyHandle: 1, NonMigratable: true}}, "new 32 keyhandle=0x1 migratable=0", ""},
 
 		// hash=, policydigest=, policyhandle=.
