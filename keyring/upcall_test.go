@@ -4,7 +4,9 @@ package keyring_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +25,9 @@ const requestKeyConf = "/etc/request-key.d/kernkeys-test.conf"
 
 // The request-key helper side end to end: request_key with callout
 // information makes the kernel run /sbin/request-key, which runs
-// testdata/reqkeyhelper, which assumes authority over the key and
-// instantiates, negates or rejects it through the keyring package.
+// testdata/reqkeyhelper, a requestkey.Handler: requestkey parses the
+// arguments, assumes authority over the key, reads the request and
+// instantiates, negates or rejects the key as the handler answers.
 func TestRequestKeyUpcall(t *testing.T) {
 	if _, err := os.Stat(requestKeyConf); err != nil {
 		t.Skipf("the request-key helper is not installed (%v); as root, run the request-key step of .ci/run", err)
@@ -38,32 +41,47 @@ func TestRequestKeyUpcall(t *testing.T) {
 		})
 	}
 
-	for _, action := range []string{"instantiate", "iov"} {
-		k, err := request(action, "payload-from-"+action)
-		check(t, err)
-		if got := must(k.Read())(t); string(got) != "payload-from-"+action {
-			t.Errorf("%s: payload %q", action, got)
-		}
-		d := must(k.Describe())(t)
-		if d.UID != uint32(os.Getuid()) || !strings.HasPrefix(d.Description, "kernkeys-test:"+action) {
-			t.Errorf("%s: constructed key %+v", action, d)
-		}
-		// Found again without an upcall.
-		if again := must(keyring.Request("user", d.Description, keyring.RequestOptions{}))(t); again != k {
-			t.Errorf("%s: a second request found %v, want %v", action, again, k)
-		}
+	k, err := request("instantiate", "payload-from-instantiate")
+	check(t, err)
+	if got := must(k.Read())(t); string(got) != "payload-from-instantiate" {
+		t.Errorf("payload %q", got)
+	}
+	d := must(k.Describe())(t)
+	if d.UID != uint32(os.Getuid()) || d.Description != "kernkeys-test:instantiate:"+tag {
+		t.Errorf("constructed key %+v", d)
+	}
+	// Found again without an upcall.
+	if again := must(keyring.Request("user", d.Description, keyring.RequestOptions{}))(t); again != k {
+		t.Errorf("a second request found %v, want %v", again, k)
+	}
+	if !slices.Contains(must(s.Links())(t), k) {
+		t.Errorf("the key is not linked into the destination keyring")
 	}
 
-	_, err := request("negate", "x")
+	// The handler saw the request as the kernel made it: the arguments
+	// request-key passed, and the callout information with its spaces.
+	k, err = request("request", "callout with spaces")
+	check(t, err)
+	sid := must(s.Resolve())(t)
+	want := fmt.Sprintf("user %d %d %d callout with spaces", os.Getuid(), os.Getgid(), sid)
+	if got := must(k.Read())(t); string(got) != want {
+		t.Errorf("the handler saw %q, want %q", got, want)
+	}
+
+	_, err = request("negate", "x")
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	_, err = request("reject", "x")
 	wantErr(t, err, keyring.ErrRejected, syscall.EKEYREJECTED)
+	_, err = request("fail", "x") // requestkey negates the key of a failed handler
+	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	// The negative keys are cached: without an upcall the answer is the same.
 	_, err = keyring.Request("user", "kernkeys-test:reject:"+tag, keyring.RequestOptions{})
 	wantErr(t, err, keyring.ErrRejected)
+	_, err = keyring.Request("user", "kernkeys-test:fail:"+tag, keyring.RequestOptions{})
+	wantErr(t, err, keyring.ErrNotFound)
 
 	// Outside an upcall there is no authority to assume or use.
-	k := must(s.Add("user", "not-under-construction", []byte("x")))(t)
+	k = must(s.Add("user", "not-under-construction", []byte("x")))(t)
 	_, err = keyring.AssumeAuthority(k)
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	wantErr(t, k.Instantiate([]byte("y"), keyring.Keyring{}), keyring.ErrPermission)
