@@ -66,14 +66,7 @@ func waitParked(t *testing.T, n int) {
 
 // threads is the number of the process's OS threads.
 func threads(t *testing.T) int {
-	status := must(os.ReadFile("/proc/self/status"))(t)
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			return must(strconv.Atoi(strings.TrimSpace(v)))(t)
-		}
-	}
-	t.Fatal("no Threads line in /proc/self/status")
-	return 0
+	return must(strconv.Atoi(procStatus(t, "Threads")))(t)
 }
 
 // Blocked readers wait in the poller, holding no OS thread each, and Close
