@@ -58,16 +58,6 @@ func TestRequestKeyUpcall(t *testing.T) {
 		t.Errorf("the key is not linked into the destination keyring")
 	}
 
-	// The handler saw the request as the kernel made it: the arguments
-	// request-key passed, and the callout information with its spaces.
-	k, err = request("request", "callout with spaces")
-	check(t, err)
-	sid := must(s.Resolve())(t)
-	want := fmt.Sprintf("user %d %d %d callout with spaces", os.Getuid(), os.Getgid(), sid)
-	if got := must(k.Read())(t); string(got) != want {
-		t.Errorf("the handler saw %q, want %q", got, want)
-	}
-
 	_, err = request("negate", "x")
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	_, err = request("reject", "x")
@@ -79,6 +69,24 @@ func TestRequestKeyUpcall(t *testing.T) {
 	wantErr(t, err, keyring.ErrRejected)
 	_, err = keyring.Request("user", "kernkeys-test:fail:"+tag, keyring.RequestOptions{})
 	wantErr(t, err, keyring.ErrNotFound)
+
+	// The handler saw the request as the kernel made it: the arguments
+	// request-key passed (the requester's thread keyring made first, so
+	// that the argument is not 0), the authority on its thread, and the
+	// callout information with its spaces. (Last: once the thread keyring
+	// exists, the kernel's search of the requester's keyrings reports the
+	// cached rejected key above as ENOKEY, not EKEYREJECTED: in
+	// search_cred_keyrings_rcu, "success > -ENOKEY > -EAGAIN > other
+	// error", and the empty thread keyring's EAGAIN outranks the session's
+	// EKEYREJECTED.)
+	tid := must(keyring.Thread().ResolveOrCreate())(t)
+	k, err = request("request", "callout with spaces")
+	check(t, err)
+	sid := must(s.Resolve())(t)
+	want := fmt.Sprintf("user %d %d %d %d .request_key_auth callout with spaces", os.Getuid(), os.Getgid(), tid, sid)
+	if got := must(k.Read())(t); string(got) != want {
+		t.Errorf("the handler saw %q, want %q", got, want)
+	}
 
 	// Outside an upcall there is no authority to assume or use.
 	k = must(s.Add("user", "not-under-construction", []byte("x")))(t)

@@ -21,6 +21,9 @@ import (
 // [os.File] for a pipe is: a blocked Read parks its goroutine, not an OS
 // thread, ReadContext and Notifications give up when their context is done,
 // and Close wakes a blocked reader, which then fails with [os.ErrClosed].
+// (The kernel wakes a watch queue's readers with EPOLLIN for every
+// notification it posts, and a non-blocking read of an empty one says
+// EAGAIN, as for any pipe; writes to it fail with EXDEV.)
 // Reads take whole notifications, never part of one (the kernel queues each
 // as a pipe buffer of its own and refuses with ENOBUFS a read too small for
 // the next). One goroutine reads at a time; Close, Watch, Unwatch and the
@@ -134,7 +137,7 @@ func fileError(op string, err error) error {
 	case errors.As(err, &errno):
 		return fail(op, 0, errno)
 	}
-	return &Error{Op: op, Err: err}
+	return &Error{Op: op, Errno: syscall.EIO, Err: err}
 }
 
 // SetFilter makes q deliver only key notifications of the given types

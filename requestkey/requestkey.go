@@ -126,7 +126,9 @@ func parseUID(args []string, i int) (uint32, error) {
 // Where h fails, or the key's type refuses the payload, Serve still negates
 // the key before it returns the error. Where the authority cannot be
 // assumed (the key is not under construction for this process: ErrNotFound)
-// nothing can answer the request, and Serve returns that error.
+// nothing can answer the request, and Serve returns that error. A panic in
+// h ends the program, as in any goroutine; the kernel then negates the key
+// for 60 seconds.
 func Serve(ctx context.Context, args []string, h Handler) error {
 	r, err := ParseArgs(args)
 	if err != nil {

@@ -11,7 +11,10 @@
 //	reject    a negative key for a minute that fails with EKEYREJECTED
 //	fail      a handler error: requestkey negates the key
 //	request   the request as the handler sees it, as the payload:
-//	          "<type> <uid> <gid> <session keyring> <callout information>"
+//	          "<type> <uid> <gid> <thread keyring> <session keyring>
+//	          <type of @a> <callout information>", where @a, the
+//	          authorisation key, is found through the authority that the
+//	          handler's thread holds
 //
 // and any other action instantiates the key with the callout information.
 package main
@@ -25,6 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/requestkey"
 )
 
@@ -40,7 +44,12 @@ func construct(ctx context.Context, r *requestkey.Request) ([]byte, error) {
 	case "fail":
 		return nil, errors.New("failing as asked")
 	case "request":
-		return fmt.Appendf(nil, "%s %d %d %d %s", r.Type, r.UID, r.GID, r.SessionKeyring.ID(), r.CalloutInfo), nil
+		auth, err := keyring.RequestKeyAuth().Describe()
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Appendf(nil, "%s %d %d %d %d %s %s", r.Type, r.UID, r.GID,
+			r.ThreadKeyring.ID(), r.SessionKeyring.ID(), auth.Type, r.CalloutInfo), nil
 	}
 	return r.CalloutInfo, nil
 }
