@@ -58,6 +58,17 @@ func TestRequestKeyUpcall(t *testing.T) {
 		t.Errorf("the key is not linked into the destination keyring")
 	}
 
+	// The handler's authority lets it set the key's timeout before the
+	// payload, and instantiation keeps it.
+	k, err = request("expire", "x")
+	check(t, err)
+	procKeys := must(keyring.ProcKeys())(t)
+	if i := slices.IndexFunc(procKeys, func(p keyring.ProcKey) bool { return p.ID == k.ID() }); i < 0 {
+		t.Errorf("key %v is not in /proc/keys", k)
+	} else if timeout := procKeys[i].Timeout; timeout != "1h" && timeout != "2h" {
+		t.Errorf("the key's timeout is %q, want 2h less the moments since", timeout)
+	}
+
 	_, err = request("negate", "x")
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	_, err = request("reject", "x")

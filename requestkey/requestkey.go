@@ -38,8 +38,11 @@ type Request struct {
 // other error negates the key for a minute.
 //
 // It runs on the OS thread that holds the authority over r.Key, so it may
-// use that authority itself (request_key(2) then searches the requester's
-// keyrings); goroutines it starts run on other threads, without it.
+// use that authority itself: request_key(2) then searches the requester's
+// keyrings, and r.Key.SetTimeout gives the key an expiry that the
+// instantiation keeps (the kernel allows it on a key under construction to
+// the holder of its authorisation, as nfsidmap uses it). Goroutines it
+// starts run on other threads, without it.
 type Handler func(ctx context.Context, r *Request) (payload []byte, err error)
 
 // Rejection is the error by which a Handler answers with a negative key:

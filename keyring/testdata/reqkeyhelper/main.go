@@ -10,6 +10,8 @@
 //	negate    a negative key for a minute (ENOKEY)
 //	reject    a negative key for a minute that fails with EKEYREJECTED
 //	fail      a handler error: requestkey negates the key
+//	expire    the key instantiated with the callout information, with a
+//	          timeout of two hours that the handler sets first
 //	request   the request as the handler sees it, as the payload:
 //	          "<type> <uid> <gid> <thread keyring> <session keyring>
 //	          <type of @a> <callout information>", where @a, the
@@ -43,6 +45,10 @@ func construct(ctx context.Context, r *requestkey.Request) ([]byte, error) {
 		return nil, &requestkey.Rejection{Reason: unix.EKEYREJECTED, Timeout: time.Minute}
 	case "fail":
 		return nil, errors.New("failing as asked")
+	case "expire":
+		if err := r.Key.SetTimeout(2 * time.Hour); err != nil {
+			return nil, err
+		}
 	case "request":
 		auth, err := keyring.RequestKeyAuth().Describe()
 		if err != nil {
