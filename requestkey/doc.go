@@ -26,10 +26,11 @@
 // [Handler] on that thread. The handler's answer becomes the key's:
 // instantiated with the payload it returns, or made negative by a
 // [Rejection]. Any other error negates the key for a minute, as the kernel
-// itself does when a handler exits without answering, so that the
-// requester, who waits as long as the handler runs, fails with ENOKEY
-// rather than wait again. The thread, and the authority with it, ends when
-// Serve returns.
+// itself does when a handler exits without answering: the requester, who
+// waits as long as the handler runs, fails with ENOKEY as soon as Serve has
+// answered, and requests for the key fail at once for that minute instead
+// of running the handler again. The thread, and the authority with it,
+// ends when Serve returns.
 //
 // # Kernel
 //
@@ -37,17 +38,21 @@
 // in its place. The kernel waits for /sbin/request-key to exit
 // (UMH_WAIT_PROC); a key still uninstantiated then is negated for 60
 // seconds (key_negative_timeout in security/keys/request_key.c). The uid
-// and gid are the requester's filesystem IDs; a keyring argument is 0
-// where the requester has no such keyring, and the session keyring falls
-// back to the user-session keyring. Some kernels run the upcall only for
-// requesters that hold CAP_SYS_ADMIN (seen on a Firecracker build of
-// 6.18); upstream runs it for every user.
+// and gid are the requester's filesystem IDs, written with "%d" like every
+// argument, so that one above 2^31-1 arrives negative (ParseArgs reads it
+// back as the uint32 it was); a keyring argument is 0 where the requester
+// has no such keyring, and the session keyring falls back to the
+// user-session keyring. Some kernels run the upcall only for requesters
+// that hold CAP_SYS_ADMIN (seen on a Firecracker build of 6.18); upstream
+// runs it for every user.
 //
 // # Errors
 //
-// Every error is a *keyring.Error: Op "requestkey.ParseArgs" for arguments
-// refused before any system call (matching keyring.ErrInvalid), the keyring
-// package's own for the key operations, and Op "requestkey.Serve" for a
-// handler that failed: it wraps the handler's error, and its Errno is
-// ENOKEY, what the requester sees. Errors never contain the payload.
+// Every error is a *keyring.Error, or wraps one: Op "requestkey.ParseArgs"
+// for arguments refused before any system call (matching
+// keyring.ErrInvalid), the keyring package's own for the key operations,
+// and Op "requestkey.Serve" for a handler that failed: it wraps the
+// handler's error, and its Errno is ENOKEY, what the requester sees. Where
+// negating the key after a failure fails too, Serve returns both, joined
+// (errors.Join). Errors never contain the payload.
 package requestkey
