@@ -32,6 +32,7 @@ type WatchQueue struct {
 	f  *os.File // the read end, non-blocking; nil where WatchQueueFromFD got a negative fd
 	fd int      // f's descriptor, for Fd
 	wr int      // the write end; -1 for a queue adopted by WatchQueueFromFD
+	buf []byte // the one reader's read buffer, readSize bytes
 	// pending is what a Notifications range read but did not yield before
 	// its caller stopped: the next read returns it.
 	pending []Notification
@@ -54,7 +55,7 @@ func NewWatchQueue(size int) (*WatchQueue, error) {
 	if e != 0 {
 		return nil, fail("watch_queue", 0, e)
 	}
-	return &WatchQueue{f: os.NewFile(uintptr(rd), "watch_queue"), fd: rd, wr: wr}, nil
+	return &WatchQueue{f: os.NewFile(uintptr(rd), "watch_queue"), fd: rd, wr: wr, buf: make([]byte, readSize)}, nil
 }
 
 // WatchQueueFromFD adopts fd, the read end of a watch queue that another
@@ -68,7 +69,7 @@ func NewWatchQueue(size int) (*WatchQueue, error) {
 // here; where a descriptor is no watch queue, Watch and Unwatch fail with
 // ErrInvalid, as the kernel answers.
 func WatchQueueFromFD(fd int) *WatchQueue {
-	q := &WatchQueue{fd: fd, wr: -1}
+	q := &WatchQueue{fd: fd, wr: -1, buf: make([]byte, readSize)}
 	if fd >= 0 {
 		keyctl.SetNonblock(fd) // where it fails (EBADF), so does every use of fd
 		q.f = os.NewFile(uintptr(fd), "watch_queue")
@@ -249,12 +250,11 @@ func (q *WatchQueue) ReadContext(ctx context.Context) ([]Notification, error) {
 		q.pending = nil
 		return ns, nil
 	}
-	buf := make([]byte, readSize)
-	n, err := q.read(ctx, buf)
+	n, err := q.read(ctx, q.buf)
 	if err != nil {
 		return nil, err
 	}
-	return ParseNotifications(buf[:n])
+	return ParseNotifications(q.buf[:n])
 }
 
 // read is one read(2) of q through the poller, abandoned when ctx is done:
