@@ -29,10 +29,10 @@ import (
 // the next). One goroutine reads at a time; Close, Watch, Unwatch and the
 // filters may be called from any goroutine meanwhile.
 type WatchQueue struct {
-	f  *os.File // the read end, non-blocking; nil where WatchQueueFromFD got a negative fd
-	fd int      // f's descriptor, for Fd
-	wr int      // the write end; -1 for a queue adopted by WatchQueueFromFD
-	buf []byte // the one reader's read buffer, readSize bytes
+	f   *os.File // the read end, non-blocking; nil where WatchQueueFromFD got a negative fd
+	fd  int      // f's descriptor, for Fd
+	wr  int      // the write end; -1 for a queue adopted by WatchQueueFromFD
+	buf []byte   // the one reader's read buffer, readSize bytes
 	// pending is what a Notifications range read but did not yield before
 	// its caller stopped: the next read returns it.
 	pending []Notification
