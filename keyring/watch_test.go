@@ -5,6 +5,7 @@ package keyring_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -169,6 +170,32 @@ func TestWatchQueueNotifications(t *testing.T) {
 		}
 	}
 	wantErr(t, end, context.Canceled)
+	if !slices.Equal(got, want) {
+		t.Errorf("notifications\n %+v\nwant\n %+v", got, want)
+	}
+}
+
+// A queue adopted through a duplicate descriptor reads on after the queue
+// that opened it is closed, until the pipe is empty and without a writer:
+// then io.EOF.
+func TestWatchQueueAdoptedEOF(t *testing.T) {
+	s := keytest.Session(t)
+	q := watchQueue(t, 4)
+	adopted := keyring.WatchQueueFromFD(must(syscall.Dup(q.Fd()))(t))
+	defer adopted.Close()
+	watch(t, s.Key, q)
+	k := must(s.Add("user", "watched", []byte("x")))(t)
+	check(t, q.Close())
+	var got []keyring.Notification
+	for n, err := range adopted.Notifications(context.Background()) {
+		if err != nil {
+			wantErr(t, err, io.EOF, syscall.EPIPE)
+			break
+		}
+		got = append(got, n)
+	}
+	// What the kernel queued before q closed is still there to read.
+	want := []keyring.Notification{{Type: keyring.KeyLinked, WatchID: 1, Key: s.Key, Aux: k}}
 	if !slices.Equal(got, want) {
 		t.Errorf("notifications\n %+v\nwant\n %+v", got, want)
 	}
