@@ -33,7 +33,7 @@ var update = flag.Bool("update", false, "rewrite the api/*.txt listing from the 
 // packages are the importable packages of the module, relative to its
 // root: everything outside internal/, examples/ (programs) and bench/ (its
 // own module).
-var packages = []string{"keyring", "keyring/processinit", "keyring/sessioninit", "keytypes", "encrypted", "trusted", "mktme", "secret", "secretstore", "asymmetric"}
+var packages = []string{"keyring", "keyring/processinit", "keyring/sessioninit", "keytypes", "encrypted", "trusted", "mktme", "secret", "secretstore", "asymmetric", "requestkey"}
 
 func TestAPI(t *testing.T) {
 	for _, pkg := range packages {

@@ -187,9 +187,10 @@ func TestWatch(t *testing.T) {
 		return
 	}
 	defer q.Close()
-	// adopted is q seen through its descriptor, as a child process that
-	// inherited it sees it; q owns the descriptor.
-	adopted := keyring.WatchQueueFromFD(q.Fd())
+	// adopted is q seen through a duplicate of its descriptor, as a child
+	// process that inherited it sees it.
+	adopted := keyring.WatchQueueFromFD(must(syscall.Dup(q.Fd()))(t))
+	defer adopted.Close()
 	err = s.Watch(q, 7)
 	if !c.Notifications {
 		wantUnsupported(t, err, "CONFIG_KEY_NOTIFICATIONS")

@@ -11,6 +11,7 @@ import (
 // request-key(8)) to construct a key that request_key(2) asked for. It is
 // handed the key's ID and assumes the authority to instantiate it; until it
 // instantiates, negates or rejects the key, or exits, the requester waits.
+// Package requestkey builds the whole handler program on these calls.
 
 // AssumeAuthority makes the calling thread act with the authority to
 // instantiate k, which must be a key under construction whose authorisation

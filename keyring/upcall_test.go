@@ -4,7 +4,9 @@ package keyring_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +25,9 @@ const requestKeyConf = "/etc/request-key.d/kernkeys-test.conf"
 
 // The request-key helper side end to end: request_key with callout
 // information makes the kernel run /sbin/request-key, which runs
-// testdata/reqkeyhelper, which assumes authority over the key and
-// instantiates, negates or rejects it through the keyring package.
+// testdata/reqkeyhelper, a requestkey.Handler: requestkey parses the
+// arguments, assumes authority over the key, reads the request and
+// instantiates, negates or rejects the key as the handler answers.
 func TestRequestKeyUpcall(t *testing.T) {
 	if _, err := os.Stat(requestKeyConf); err != nil {
 		t.Skipf("the request-key helper is not installed (%v); as root, run the request-key step of .ci/run", err)
@@ -38,32 +41,66 @@ func TestRequestKeyUpcall(t *testing.T) {
 		})
 	}
 
-	for _, action := range []string{"instantiate", "iov"} {
-		k, err := request(action, "payload-from-"+action)
-		check(t, err)
-		if got := must(k.Read())(t); string(got) != "payload-from-"+action {
-			t.Errorf("%s: payload %q", action, got)
-		}
-		d := must(k.Describe())(t)
-		if d.UID != uint32(os.Getuid()) || !strings.HasPrefix(d.Description, "kernkeys-test:"+action) {
-			t.Errorf("%s: constructed key %+v", action, d)
-		}
-		// Found again without an upcall.
-		if again := must(keyring.Request("user", d.Description, keyring.RequestOptions{}))(t); again != k {
-			t.Errorf("%s: a second request found %v, want %v", action, again, k)
-		}
+	k, err := request("instantiate", "payload-from-instantiate")
+	check(t, err)
+	if got := must(k.Read())(t); string(got) != "payload-from-instantiate" {
+		t.Errorf("payload %q", got)
+	}
+	d := must(k.Describe())(t)
+	if d.UID != uint32(os.Getuid()) || d.Description != "kernkeys-test:instantiate:"+tag {
+		t.Errorf("constructed key %+v", d)
+	}
+	// Found again without an upcall.
+	if again := must(keyring.Request("user", d.Description, keyring.RequestOptions{}))(t); again != k {
+		t.Errorf("a second request found %v, want %v", again, k)
+	}
+	if !slices.Contains(must(s.Links())(t), k) {
+		t.Errorf("the key is not linked into the destination keyring")
 	}
 
-	_, err := request("negate", "x")
+	// The handler's authority lets it set the key's timeout before the
+	// payload, and instantiation keeps it.
+	k, err = request("expire", "x")
+	check(t, err)
+	procKeys := must(keyring.ProcKeys())(t)
+	if i := slices.IndexFunc(procKeys, func(p keyring.ProcKey) bool { return p.ID == k.ID() }); i < 0 {
+		t.Errorf("key %v is not in /proc/keys", k)
+	} else if timeout := procKeys[i].Timeout; timeout != "1h" && timeout != "2h" {
+		t.Errorf("the key's timeout is %q, want 2h less the moments since", timeout)
+	}
+
+	_, err = request("negate", "x")
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	_, err = request("reject", "x")
 	wantErr(t, err, keyring.ErrRejected, syscall.EKEYREJECTED)
+	_, err = request("fail", "x") // requestkey negates the key of a failed handler
+	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	// The negative keys are cached: without an upcall the answer is the same.
 	_, err = keyring.Request("user", "kernkeys-test:reject:"+tag, keyring.RequestOptions{})
 	wantErr(t, err, keyring.ErrRejected)
+	_, err = keyring.Request("user", "kernkeys-test:fail:"+tag, keyring.RequestOptions{})
+	wantErr(t, err, keyring.ErrNotFound)
+
+	// The handler saw the request as the kernel made it: the arguments
+	// request-key passed (the requester's thread keyring made first, so
+	// that the argument is not 0), the authority on its thread, and the
+	// callout information with its spaces. (Last: once the thread keyring
+	// exists, the kernel's search of the requester's keyrings reports the
+	// cached rejected key above as ENOKEY, not EKEYREJECTED: in
+	// search_cred_keyrings_rcu, "success > -ENOKEY > -EAGAIN > other
+	// error", and the empty thread keyring's EAGAIN outranks the session's
+	// EKEYREJECTED.)
+	tid := must(keyring.Thread().ResolveOrCreate())(t)
+	k, err = request("request", "callout with spaces")
+	check(t, err)
+	sid := must(s.Resolve())(t)
+	want := fmt.Sprintf("user %d %d %d %d .request_key_auth callout with spaces", os.Getuid(), os.Getgid(), tid, sid)
+	if got := must(k.Read())(t); string(got) != want {
+		t.Errorf("the handler saw %q, want %q", got, want)
+	}
 
 	// Outside an upcall there is no authority to assume or use.
-	k := must(s.Add("user", "not-under-construction", []byte("x")))(t)
+	k = must(s.Add("user", "not-under-construction", []byte("x")))(t)
 	_, err = keyring.AssumeAuthority(k)
 	wantErr(t, err, keyring.ErrNotFound, syscall.ENOKEY)
 	wantErr(t, k.Instantiate([]byte("y"), keyring.Keyring{}), keyring.ErrPermission)
@@ -108,16 +145,22 @@ func controlUpcall(t *testing.T, s keyring.Keyring, tag string) {
 // hasCapSysAdmin reports whether CAP_SYS_ADMIN is in the process's
 // effective set.
 func hasCapSysAdmin(t *testing.T) bool {
+	caps, err := strconv.ParseUint(procStatus(t, "CapEff"), 16, 64)
+	check(t, err)
+	return caps&(1<<unix.CAP_SYS_ADMIN) != 0
+}
+
+// procStatus returns the value of a field of /proc/self/status.
+func procStatus(t *testing.T, field string) string {
+	t.Helper()
 	status := must(os.ReadFile("/proc/self/status"))(t)
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			check(t, err)
-			return caps&(1<<unix.CAP_SYS_ADMIN) != 0
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
 		}
 	}
-	t.Fatal("no CapEff line in /proc/self/status")
-	return false
+	t.Fatalf("no %s line in /proc/self/status", field)
+	return ""
 }
 
 // The default request-key keyring belongs to the thread and reports the

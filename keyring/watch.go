@@ -1,8 +1,14 @@
 package keyring
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
+	"io"
+	"iter"
+	"os"
 	"syscall"
+	"time"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
@@ -10,14 +16,35 @@ import (
 // WatchQueue is a notification pipe that receives key change notifications
 // (Linux 5.8, CONFIG_WATCH_QUEUE and CONFIG_KEY_NOTIFICATIONS). It wraps a
 // file descriptor: Close it.
+//
+// The queue is read through the Go runtime's network poller, as an
+// [os.File] for a pipe is: a blocked Read parks its goroutine, not an OS
+// thread, ReadContext and Notifications give up when their context is done,
+// and Close wakes a blocked reader, which then fails with [os.ErrClosed].
+// (The kernel wakes a watch queue's readers with EPOLLIN for every
+// notification it posts, and a non-blocking read of an empty one says
+// EAGAIN, as for any pipe; writes to it fail with EXDEV.)
+// Reads take whole notifications, never part of one (the kernel queues each
+// as a pipe buffer of its own and refuses with ENOBUFS a read too small for
+// the next). One goroutine reads at a time; Close, Watch, Unwatch and the
+// filters may be called from any goroutine meanwhile.
 type WatchQueue struct {
-	rd, wr int // wr is -1 for a queue adopted by WatchQueueFromFD
-	buf    []byte
+	f   *os.File // the read end, non-blocking; nil where WatchQueueFromFD got a negative fd
+	fd  int      // f's descriptor, for Fd
+	wr  int      // the write end; -1 for a queue adopted by WatchQueueFromFD
+	buf []byte   // the one reader's read buffer, readSize bytes
+	// pending is what a Notifications range read but did not yield before
+	// its caller stopped: the next read returns it.
+	pending []Notification
 }
+
+// readSize is the buffer a read offers the kernel: room for at least 32 of
+// the largest notification (WATCH_INFO_LENGTH, 127 bytes).
+const readSize = 4096
 
 // NewWatchQueue opens a watch queue with room for size notifications
 // (1..512 per page of pipe buffer; the kernel caps it). Its descriptors are
-// close-on-exec.
+// non-blocking and close-on-exec.
 //
 // Errors: ErrNotSupported (no CONFIG_WATCH_QUEUE), ErrInvalid.
 func NewWatchQueue(size int) (*WatchQueue, error) {
@@ -28,39 +55,90 @@ func NewWatchQueue(size int) (*WatchQueue, error) {
 	if e != 0 {
 		return nil, fail("watch_queue", 0, e)
 	}
-	return &WatchQueue{rd: rd, wr: wr, buf: make([]byte, 4096)}, nil
+	return &WatchQueue{f: os.NewFile(uintptr(rd), "watch_queue"), fd: rd, wr: wr, buf: make([]byte, readSize)}, nil
 }
 
 // WatchQueueFromFD adopts fd, the read end of a watch queue that another
 // process opened and passed down (as keyutils' `keyctl watch_session` does
 // in $KEYCTL_WATCH_FD), so that Key.Watch and Key.Unwatch can add watches
-// to it and Read can consume it. The queue owns fd: Close closes it. Nothing
-// is checked here; where a descriptor is no watch queue, Watch and Unwatch
-// fail with ErrInvalid, as the kernel answers.
+// to it and Read can consume it. The queue owns fd: Close closes it, and so
+// does the garbage collector once the queue is unreachable, as for
+// [os.NewFile]. To read it through the poller, WatchQueueFromFD sets
+// O_NONBLOCK on fd's open file description, which the processes sharing
+// it see too (keyutils' consumer sets it as well). Nothing else is checked
+// here; where a descriptor is no watch queue, Watch and Unwatch fail with
+// ErrInvalid, as the kernel answers.
 func WatchQueueFromFD(fd int) *WatchQueue {
-	return &WatchQueue{rd: fd, wr: -1, buf: make([]byte, 4096)}
+	q := &WatchQueue{fd: fd, wr: -1, buf: make([]byte, readSize)}
+	if fd >= 0 {
+		keyctl.SetNonblock(fd) // where it fails (EBADF), so does every use of fd
+		q.f = os.NewFile(uintptr(fd), "watch_queue")
+	}
+	return q
 }
 
 // Fd returns the queue's descriptor, the one WatchQueueFromFD adopts: valid
-// until Close. NewWatchQueue's descriptors are close-on-exec, so to hand the
-// queue to a child process, duplicate it onto the child's descriptor (as
-// os/exec's ExtraFiles or syscall.ProcAttr's Files do).
-func (q *WatchQueue) Fd() int { return q.rd }
+// until Close. It is non-blocking; NewWatchQueue's descriptors are
+// close-on-exec, so to hand the queue to a child process, duplicate it onto
+// the child's descriptor (as os/exec's ExtraFiles or syscall.ProcAttr's
+// Files do).
+func (q *WatchQueue) Fd() int { return q.fd }
 
-// Close closes the queue; watches on it end.
+// Close closes the queue; watches on it end, and a Read blocked on it
+// returns an error matching [os.ErrClosed].
 func (q *WatchQueue) Close() error {
-	e1 := keyctl.CloseFD(q.rd)
-	var e2 syscall.Errno
+	var err error
+	if q.f != nil {
+		err = fileError("close", q.f.Close())
+	}
 	if q.wr >= 0 {
-		e2 = keyctl.CloseFD(q.wr)
+		if e := keyctl.CloseFD(q.wr); e != 0 && err == nil {
+			err = fail("close", 0, e)
+		}
+		q.wr = -1
 	}
-	if e1 != 0 {
-		return fail("close", 0, e1)
+	return err
+}
+
+// control runs fn on the queue's descriptor, which stays open meanwhile
+// even if Close is called: where the queue is closed, fn is not run and
+// control returns the error.
+func (q *WatchQueue) control(op string, id ID, fn func(fd int) syscall.Errno) error {
+	var e syscall.Errno
+	if q.f == nil {
+		e = fn(q.fd) // the kernel's answer for a bad descriptor
+	} else {
+		rc, err := q.f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(fd uintptr) { e = fn(int(fd)) })
+		}
+		if err != nil { // the poller's "use of closed file"
+			return closedError(op)
+		}
 	}
-	if e2 != 0 {
-		return fail("close", 0, e2)
+	if e != 0 {
+		return fail(op, id, e)
 	}
 	return nil
+}
+
+// fileError turns an error from q's os.File into the package's error: the
+// errno the system call gave, or for a queue closed (os.ErrClosed, with
+// EBADF) or drained with no writer left (io.EOF, with EPIPE), an error that
+// matches those too.
+func fileError(op string, err error) error {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrClosed):
+		return closedError(op)
+	case err == io.EOF:
+		return &Error{Op: op, Errno: syscall.EPIPE, Reason: "the watch queue has no writer left", Err: io.EOF}
+	case errors.As(err, &errno):
+		return fail(op, 0, errno)
+	}
+	return &Error{Op: op, Errno: syscall.EIO, Err: err}
 }
 
 // SetFilter makes q deliver only key notifications of the given types
@@ -90,10 +168,9 @@ func (q *WatchQueue) SetFilter(types ...NotificationType) error {
 func (q *WatchQueue) ClearFilter() error { return q.setFilter(nil) }
 
 func (q *WatchQueue) setFilter(filters []keyctl.WatchTypeFilter) error {
-	if e := keyctl.SetWatchFilter(q.rd, filters); e != 0 {
-		return fail("watch_queue_set_filter", 0, e)
-	}
-	return nil
+	return q.control("watch_queue_set_filter", 0, func(fd int) syscall.Errno {
+		return keyctl.SetWatchFilter(fd, filters)
+	})
 }
 
 // Watch delivers notifications about k (and, for a keyring, about its links)
@@ -113,10 +190,9 @@ func (k Key) Unwatch(q *WatchQueue) error {
 }
 
 func (k Key) watch(q *WatchQueue, watchID int) error {
-	if e := keyctl.WatchKey(int32(k.id), q.rd, watchID); e != 0 {
-		return fail("watch_key", k.id, e)
-	}
-	return nil
+	return q.control("watch_key", k.id, func(fd int) syscall.Errno {
+		return keyctl.WatchKey(int32(k.id), fd, watchID)
+	})
 }
 
 // Watch types (enum watch_notification_type).
@@ -156,13 +232,103 @@ type Notification struct {
 	Aux Key
 }
 
-// Read blocks until notifications arrive and returns them.
+// Read blocks until notifications arrive and returns them. It is
+// ReadContext without a context: only Close ends the wait.
 func (q *WatchQueue) Read() ([]Notification, error) {
-	n, e := keyctl.ReadFD(q.rd, q.buf)
-	if e != 0 {
-		return nil, fail("read", 0, e)
+	return q.ReadContext(context.Background())
+}
+
+// ReadContext blocks until notifications arrive, ctx is done or q is
+// closed, and returns the notifications. A context's deadline is the read
+// deadline.
+//
+// Errors: ctx's error (context.Canceled or context.DeadlineExceeded, with
+// ECANCELED or ETIMEDOUT); os.ErrClosed (EBADF) once q is closed; io.EOF
+// (EPIPE) for an adopted queue whose every writer has closed the pipe.
+func (q *WatchQueue) ReadContext(ctx context.Context) ([]Notification, error) {
+	if ns := q.pending; ns != nil {
+		q.pending = nil
+		return ns, nil
+	}
+	n, err := q.read(ctx, q.buf)
+	if err != nil {
+		return nil, err
 	}
 	return ParseNotifications(q.buf[:n])
+}
+
+// read is one read(2) of q through the poller, abandoned when ctx is done:
+// ctx's end sets a read deadline in the past, which wakes the read.
+func (q *WatchQueue) read(ctx context.Context, buf []byte) (int, error) {
+	if q.f == nil {
+		return 0, fail("read", 0, syscall.EBADF)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, contextError(err)
+	}
+	if ctx.Done() != nil {
+		woken := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			q.f.SetReadDeadline(time.Unix(1, 0))
+			close(woken)
+		})
+		defer func() {
+			if !stop() { // the deadline is set, or being set: clear it after
+				<-woken
+				q.f.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	n, err := q.f.Read(buf)
+	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+		return 0, contextError(ctx.Err())
+	}
+	return n, fileError("read", err)
+}
+
+func closedError(op string) error {
+	return &Error{Op: op, Errno: syscall.EBADF, Reason: "the watch queue is closed", Err: os.ErrClosed}
+}
+
+// contextError is the package's error for a read that ctx ended.
+func contextError(err error) error {
+	errno := syscall.ECANCELED
+	if errors.Is(err, context.DeadlineExceeded) {
+		errno = syscall.ETIMEDOUT
+	}
+	return &Error{Op: "read", Errno: errno, Err: err}
+}
+
+// Notifications returns an iterator over the notifications q receives, in
+// the kernel's order, reading as ReadContext does whenever it has yielded
+// all it read. It ends when the caller stops ranging, or after yielding the
+// error that ended the reading (ctx's, os.ErrClosed, io.EOF) with a zero
+// Notification. Notifications already read are yielded even once ctx is
+// done; those read but not yet yielded when the caller stops are kept for
+// the next Read or range, so none is lost between them.
+//
+// An iterator rather than a channel: no goroutine is left behind when the
+// caller stops, errors arrive in order with the notifications, and while
+// the caller is busy notifications wait in the kernel's queue, whose
+// overflow the kernel reports (WatchLoss), not in an unbounded buffer.
+func (q *WatchQueue) Notifications(ctx context.Context) iter.Seq2[Notification, error] {
+	return func(yield func(Notification, error) bool) {
+		for {
+			ns, err := q.ReadContext(ctx)
+			if err != nil {
+				yield(Notification{}, err)
+				return
+			}
+			for i, n := range ns {
+				if !yield(n, nil) {
+					if i+1 < len(ns) {
+						q.pending = ns[i+1:]
+					}
+					return
+				}
+			}
+		}
+	}
 }
 
 // ParseNotifications decodes watch-queue records (struct watch_notification,

@@ -3,15 +3,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/kernkeys/kernkeys/keyring"
@@ -158,23 +157,19 @@ func cmdWatch(args []string) {
 // it is stopped. It is keyutils' consumer but for -d, which prints no
 // debugging here.
 type consumer struct {
-	// q is the queue, non-blocking (as keyutils opens it) and in the
-	// runtime's poller, so that stop can interrupt a read as keyutils'
-	// SIGTERM interrupts its poll.
-	q        *os.File
-	stopping atomic.Bool
-	log, gc  *os.File
+	// q is the queue. The library opens it non-blocking (as keyutils
+	// does; the programs watch_session starts see that too) and reads it
+	// through the runtime's poller, so that stop can end a read as
+	// keyutils' SIGTERM interrupts its poll.
+	q       *keyring.WatchQueue
+	ctx     context.Context
+	stop    context.CancelFunc // makes run return, as keyutils' SIGTERM does its consumer
+	log, gc *os.File
 }
 
-// newConsumer makes q's descriptor non-blocking, which the programs
-// watch_session starts see too, as they do keyutils' queue.
 func newConsumer(q *keyring.WatchQueue, log, gc *os.File) *consumer {
-	if err := syscall.SetNonblock(q.Fd(), true); err != nil {
-		fail("F_SETFL", err)
-	}
-	// The os.File shares q's descriptor; the program exits without
-	// closing either.
-	return &consumer{q: os.NewFile(uintptr(q.Fd()), "watch queue"), log: log, gc: gc}
+	ctx, stop := context.WithCancel(context.Background())
+	return &consumer{q: q, ctx: ctx, stop: stop, log: log, gc: gc}
 }
 
 var notificationNames = [...]string{
@@ -188,63 +183,47 @@ func serial(k keyring.Key) string { return strconv.FormatUint(uint64(uint32(k.ID
 
 // run reads and prints notifications until watch 1 is removed, the queue
 // ends or stop is called, and returns the exit code. Like keyutils', a
-// stopped consumer prints the whole of what it has read first.
+// stopped consumer prints the whole of what it has read first: the
+// iterator yields what one read returned before it reads again.
 func (c *consumer) run() int {
-	buf := make([]byte, 4096)
-	for !c.stopping.Load() {
-		n, err := c.q.Read(buf)
+	for n, err := range c.q.Notifications(c.ctx) {
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			continue // stopped
-		case err == io.EOF:
+		case errors.Is(err, context.Canceled):
+			c.log.WriteString("Monitoring terminated\n")
+			if c.gc != c.log {
+				c.gc.WriteString("Monitoring terminated\n")
+			}
+			return 0
+		case errors.Is(err, io.EOF):
 			os.Stdout.WriteString("-- END --\n")
 			return 0
 		case err != nil:
 			fail("read", err)
 		}
-		ns, err := keyring.ParseNotifications(buf[:n])
-		if err != nil {
-			fail("read", err)
-		}
-		if c.print(ns) {
+		if c.print(n) {
 			return 0
 		}
 	}
-	c.log.WriteString("Monitoring terminated\n")
-	if c.gc != c.log {
-		c.gc.WriteString("Monitoring terminated\n")
-	}
-	return 0
+	return 0 // not reached: the sequence ends with its error
 }
 
-// print prints one read's notifications; it reports whether watch 1 was
-// removed, which ends the consumer.
-func (c *consumer) print(ns []keyring.Notification) (done bool) {
-	for _, n := range ns {
-		switch {
-		case n.Type == keyring.WatchRemoved:
-			c.gc.WriteString(serial(n.Key) + " gc\n")
-			if n.WatchID == 1 {
-				return true
-			}
-		case n.Type == keyring.WatchLoss:
-			c.log.WriteString("-- LOSS --\n")
-		case int(n.Type) < len(notificationNames):
-			s := serial(n.Key) + " " + notificationNames[n.Type]
-			if n.Type == keyring.KeyLinked || n.Type == keyring.KeyUnlinked {
-				s += " " + serial(n.Aux)
-			}
-			c.log.WriteString(s + "\n")
+// print prints a notification; it reports whether it is the removal of
+// watch 1, which ends the consumer.
+func (c *consumer) print(n keyring.Notification) (done bool) {
+	switch {
+	case n.Type == keyring.WatchRemoved:
+		c.gc.WriteString(serial(n.Key) + " gc\n")
+		return n.WatchID == 1
+	case n.Type == keyring.WatchLoss:
+		c.log.WriteString("-- LOSS --\n")
+	case int(n.Type) < len(notificationNames):
+		s := serial(n.Key) + " " + notificationNames[n.Type]
+		if n.Type == keyring.KeyLinked || n.Type == keyring.KeyUnlinked {
+			s += " " + serial(n.Aux)
 		}
+		c.log.WriteString(s + "\n")
 	}
 	return false
-}
-
-// stop makes run return, as keyutils' SIGTERM does its consumer: after
-// printing what it has read, and "Monitoring terminated".
-func (c *consumer) stop() {
-	c.stopping.Store(true)
-	c.q.SetReadDeadline(time.Now())
 }
 
 // watchFD is watch_add (watch ID 2) and watch_rm (-1): KEYCTL_WATCH_KEY on

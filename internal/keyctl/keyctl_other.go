@@ -55,7 +55,7 @@ func Capabilities(buf []byte) (int, syscall.Errno)                     { return 
 func WatchKey(id int32, fd int, watchID int) syscall.Errno             { return none }
 func UnknownOp() syscall.Errno                                         { return none }
 func NotificationPipe(n int) (rd, wr int, errno syscall.Errno)         { return -1, -1, none }
-func ReadFD(fd int, buf []byte) (int, syscall.Errno)                   { return -1, none }
+func SetNonblock(fd int) syscall.Errno                                 { return none }
 func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno   { return none }
 func CloseFD(fd int) syscall.Errno                                     { return none }
 func Gettid() int                                                      { return 0 }

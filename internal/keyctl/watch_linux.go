@@ -34,12 +34,13 @@ func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno {
 }
 
 // NotificationPipe opens a watch-queue pipe (pipe2 with O_NOTIFICATION_PIPE)
-// sized for n notifications. The read end is the queue that WatchKey takes.
-// Where the kernel has no watch queues pipe2 says ENOPKG; NotificationPipe
-// reports that as EOPNOTSUPP, like every other feature compiled out.
+// sized for n notifications, non-blocking and close-on-exec. The read end is
+// the queue that WatchKey takes. Where the kernel has no watch queues pipe2
+// says ENOPKG; NotificationPipe reports that as EOPNOTSUPP, like every other
+// feature compiled out.
 func NotificationPipe(n int) (rd, wr int, errno syscall.Errno) {
 	var p [2]int
-	if err := unix.Pipe2(p[:], oNotificationPipe|unix.O_CLOEXEC); err != nil {
+	if err := unix.Pipe2(p[:], oNotificationPipe|unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		if err == unix.ENOPKG {
 			return -1, -1, unix.EOPNOTSUPP
 		}
@@ -53,13 +54,13 @@ func NotificationPipe(n int) (rd, wr int, errno syscall.Errno) {
 	return p[0], p[1], 0
 }
 
-// ReadFD is read(2).
-func ReadFD(fd int, buf []byte) (int, syscall.Errno) {
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return n, err.(syscall.Errno)
+// SetNonblock sets O_NONBLOCK on fd's open file description (fcntl(2)
+// F_SETFL), which every descriptor sharing it sees.
+func SetNonblock(fd int) syscall.Errno {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err.(syscall.Errno)
 	}
-	return n, 0
+	return 0
 }
 
 // CloseFD is close(2).

@@ -1,73 +1,61 @@
-// Command reqkeyhelper constructs keys for request_key(2) through the
-// keyring package: the helper side of TestRequestKeyUpcall. /sbin/request-key
+// Command reqkeyhelper constructs keys for request_key(2) with package
+// requestkey: the helper side of TestRequestKeyUpcall. /sbin/request-key
 // runs it, as root, for user keys described "kernkeys-test:<action>:<tag>",
 // from this line that .ci/run installs in /etc/request-key.d/kernkeys-test.conf:
 //
-//	create user kernkeys-test:* * /usr/local/libexec/kernkeys-reqkey %k %d %c %S
+//	create user kernkeys-test:* * /usr/local/libexec/kernkeys-reqkey %o %k %u %g %T %P %S
 //
-// What it does is fixed by the action in the description; the callout
-// information is only ever used as the key's payload.
+// The action says how it answers:
+//
+//	negate    a negative key for a minute (ENOKEY)
+//	reject    a negative key for a minute that fails with EKEYREJECTED
+//	fail      a handler error: requestkey negates the key
+//	expire    the key instantiated with the callout information, with a
+//	          timeout of two hours that the handler sets first
+//	request   the request as the handler sees it, as the payload:
+//	          "<type> <uid> <gid> <thread keyring> <session keyring>
+//	          <type of @a> <callout information>", where @a, the
+//	          authorisation key, is found through the authority that the
+//	          handler's thread holds
+//
+// and any other action instantiates the key with the callout information.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kernkeys/kernkeys/keyring"
+	"github.com/kernkeys/kernkeys/requestkey"
 )
 
-func main() {
-	runtime.LockOSThread() // the assumed authority belongs to this thread
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "kernkeys-reqkey:", err)
-		os.Exit(1)
-	}
-}
+func main() { requestkey.Main(construct) }
 
-func run(args []string) error {
-	if len(args) != 4 {
-		return fmt.Errorf("usage: kernkeys-reqkey <key> <description> <callout> <session>")
-	}
-	id, err := strconv.Atoi(args[0])
-	if err != nil {
-		return err
-	}
-	k := keyring.ID(id).Key()
-	if _, err := keyring.AssumeAuthority(k); err != nil {
-		return err
-	}
-	// The authorisation key (@a) describes the request.
-	d, err := keyring.RequestKeyAuth().Describe()
-	if err != nil {
-		return err
-	}
-	if d.Type != ".request_key_auth" {
-		return fmt.Errorf("@a is a %q key", d.Type)
-	}
-	action, _, _ := strings.Cut(strings.TrimPrefix(args[1], "kernkeys-test:"), ":")
-	payload := []byte(args[2])
-	dest := keyring.Requestor()
+func construct(ctx context.Context, r *requestkey.Request) ([]byte, error) {
+	action, _, _ := strings.Cut(strings.TrimPrefix(r.Description, "kernkeys-test:"), ":")
 	switch action {
-	case "instantiate":
-		err = k.Instantiate(payload, dest)
-	case "iov":
-		half := len(payload) / 2
-		err = k.InstantiateIOV([][]byte{payload[:half], nil, payload[half:]}, dest)
 	case "negate":
-		err = k.Negate(time.Minute, dest)
+		return nil, &requestkey.Rejection{Reason: unix.ENOKEY, Timeout: time.Minute}
 	case "reject":
-		err = k.Reject(time.Minute, syscall.EKEYREJECTED, dest)
-	default:
-		err = k.Reject(time.Minute, syscall.EINVAL, dest)
+		return nil, &requestkey.Rejection{Reason: unix.EKEYREJECTED, Timeout: time.Minute}
+	case "fail":
+		return nil, errors.New("failing as asked")
+	case "expire":
+		if err := r.Key.SetTimeout(2 * time.Hour); err != nil {
+			return nil, err
+		}
+	case "request":
+		auth, err := keyring.RequestKeyAuth().Describe()
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Appendf(nil, "%s %d %d %d %d %s %s", r.Type, r.UID, r.GID,
+			r.ThreadKeyring.ID(), r.SessionKeyring.ID(), auth.Type, r.CalloutInfo), nil
 	}
-	if err != nil {
-		return err
-	}
-	_, err = keyring.AssumeAuthority(keyring.Key{})
-	return err
+	return r.CalloutInfo, nil
 }
