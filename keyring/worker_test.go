@@ -83,10 +83,8 @@ func TestWorkerKeepsKeyrings(t *testing.T) {
 	}
 
 	w.Close()
-	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(first.tid)); !os.IsNotExist(err) {
-		t.Errorf("thread %d still exists after Close: %v", first.tid, err)
-	}
 	keytest.WaitGone(t, k, first.thread.Key(), first.session.Key())
+	waitThreadGone(t, first.tid)
 	err := w.Do(context.Background(), func() error {
 		t.Error("a function ran after Close")
 		return nil
@@ -254,4 +252,18 @@ func TestWorkerOptions(t *testing.T) {
 	}
 	_, err = keyring.NewWorker(context.Background(), keyring.WorkerOptions{SessionName: ".dot"})
 	wantErr(t, err, keyring.ErrInvalid)
+}
+
+// waitThreadGone fails the test unless thread tid of this process exits
+// within ten seconds.
+func waitThreadGone(t *testing.T, tid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid)); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d still exists", tid)
+		}
+	}
 }
