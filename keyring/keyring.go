@@ -179,6 +179,11 @@ func (r Keyring) Links() ([]Key, error) {
 	// Only a keyring's payload is a list of serials: another type's is
 	// never read. The check reads the type from KEYCTL_DESCRIBE into the
 	// stack, unparsed, so only the result is allocated.
+	if r.id.IsSpecial() && r.id != idRequestKeyAuth {
+		// @t, @p, @s, @u, @us, @g and the requestor's are keyrings
+		// whenever the kernel finds them; @a is an authorisation key.
+		return r.readLinks()
+	}
 	var d [128]byte
 	n, err := r.DescribeInto(d[:])
 	if err != nil {
@@ -193,12 +198,17 @@ func (r Keyring) Links() ([]Key, error) {
 	if t, _, _ := bytes.Cut(desc, []byte(";")); string(t) != "keyring" {
 		return nil, &Error{Op: "read", ID: r.id, Errno: syscall.ENOTDIR, Reason: "a " + quote(string(t)) + " key is not a keyring"}
 	}
+	return r.readLinks()
+}
+
+// readLinks reads the links of r, a keyring.
+func (r Keyring) readLinks() ([]Key, error) {
 	// A list of up to listScratch serials is read in one call into the
 	// stack (serials are not secret) and copied into a result of its
 	// size; a longer one straight into the result, sized by that first
 	// call, as often as it keeps growing.
 	var scratch [listScratch]Key
-	n, err = r.ReadInto(keyBytes(scratch[:]))
+	n, err := r.ReadInto(keyBytes(scratch[:]))
 	if err != nil {
 		return nil, err
 	}
