@@ -45,9 +45,11 @@ type WorkerOptions struct {
 // hand-over costs about a microsecond while calls come back to back, with
 // a CPU free for each side: the thread waits for the next function, and
 // the caller for the result, by spinning for up to 20 µs before sleeping.
-// After a longer pause it costs a thread wake-up, which took 28 µs there
-// through a channel: less than OnThread, but not free. With GOMAXPROCS 1,
-// nothing spins.
+// After a longer pause, or on a machine with no CPU to spare, it costs a
+// thread wake-up, which took 28 µs there through a channel: less than
+// OnThread, but not free. A side whose spin went unmet sleeps at once for
+// its next 16 waits, so that spinning does not take the CPU the other
+// side needs; with GOMAXPROCS 1 nothing spins.
 type Worker struct {
 	turn    chan struct{} // holds a token while a caller owns the thread
 	quit    chan struct{} // closed by Close
@@ -74,6 +76,10 @@ type Worker struct {
 type signal struct {
 	state atomic.Int32
 	wake  chan struct{} // capacity 1: the post that found the waiter asleep
+	// unspun counts the waits left that go straight to sleep, after a
+	// spin that was not met: on a machine with no CPU to spare, spinning
+	// holds the CPU that the other side needs. Only the waiter uses it.
+	unspun int
 }
 
 const (
@@ -144,8 +150,13 @@ func (s *signal) wait(stop <-chan struct{}, ctx context.Context) bool {
 }
 
 // spin takes a post that arrives within workerSpin. Spinning is pointless
-// when the poster cannot run meanwhile (GOMAXPROCS 1).
+// when the poster cannot run meanwhile (GOMAXPROCS 1), and after a spin
+// that timed out it waits out the next spinBackoff waits.
 func (s *signal) spin() bool {
+	if s.unspun > 0 {
+		s.unspun--
+		return false
+	}
 	if runtime.GOMAXPROCS(0) < 2 {
 		return false
 	}
@@ -160,11 +171,16 @@ func (s *signal) spin() bool {
 			case i == 0:
 				start = time.Now()
 			case time.Since(start) > workerSpin:
+				s.unspun = spinBackoff
 				return false
 			}
 		}
 	}
 }
+
+// spinBackoff is how many waits go straight to sleep after a spin that
+// was not met: spinning then costs at most one wait in this many.
+const spinBackoff = 16
 
 // NewWorker starts a Worker's thread and, as o says, joins a session
 // keyring on it. When ctx ends, the thread ends as if Close had been
