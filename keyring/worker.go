@@ -71,8 +71,8 @@ type Worker struct {
 // signal is a one-shot wake-up between the one goroutine that posts it and
 // the one that waits for it, which spins for a while before it sleeps:
 // sleeping and waking a locked thread costs tens of microseconds, more
-// than most keyctl calls. The waiter alone may end it (end), so that a
-// thread that is gone cannot be posted to.
+// than most keyctl calls. Only the waiter ends it (signalEnded), so that
+// a thread that is gone cannot be posted to.
 type signal struct {
 	state atomic.Int32
 	wake  chan struct{} // capacity 1: the post that found the waiter asleep
@@ -264,8 +264,9 @@ func (w *Worker) call() {
 }
 
 // Do runs fn on w's thread and returns its error. Concurrent calls run one
-// at a time. ctx bounds the wait for the thread; once fn has started, Do
-// waits for it to return, however long it takes (fn may watch ctx itself).
+// at a time. ctx bounds the wait for the thread (an ended ctx fails the
+// call before fn starts); once fn has started, Do waits for it to return,
+// however long it takes (fn may watch ctx itself).
 // Do allocates nothing, though a closure created for each call does: a
 // caller that makes the same call often can create it once.
 //
@@ -276,16 +277,15 @@ func (w *Worker) call() {
 // did not run); one whose Err is a *PanicError when fn panicked (the
 // thread lives on).
 func (w *Worker) Do(ctx context.Context, fn func() error) error {
+	if ctx.Err() != nil {
+		return w.gaveUp(ctx)
+	}
 	select {
 	case w.turn <- struct{}{}:
 	case <-w.exited:
 		return w.closedError()
 	case <-ctx.Done():
-		err := w.failed("gave up waiting for the worker's thread", syscall.ECANCELED, ctx.Err())
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err.Errno = syscall.ETIMEDOUT
-		}
-		return err
+		return w.gaveUp(ctx)
 	}
 	w.fn = fn
 	if !w.request.post() {
@@ -302,6 +302,15 @@ func (w *Worker) Do(ctx context.Context, fn func() error) error {
 
 func (w *Worker) failed(reason string, errno syscall.Errno, err error) *Error {
 	return &Error{Op: "keyring.Worker.Do", Errno: errno, Reason: reason, Err: err}
+}
+
+// gaveUp is Do's error when ctx ended before fn could start.
+func (w *Worker) gaveUp(ctx context.Context) error {
+	err := w.failed("gave up waiting for the worker's thread", syscall.ECANCELED, ctx.Err())
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err.Errno = syscall.ETIMEDOUT
+	}
+	return err
 }
 
 func (w *Worker) closedError() error {

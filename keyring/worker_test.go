@@ -210,6 +210,13 @@ func TestWorkerContexts(t *testing.T) {
 	}
 	close(release)
 	check(t, <-held)
+	ended, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	err = w.Do(ended, func() error {
+		t.Error("a function ran with its caller's context already ended")
+		return nil
+	})
+	wantErr(t, err, context.Canceled)
 
 	session := w.Session()
 	end()
