@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
@@ -52,11 +52,11 @@ type WorkerOptions struct {
 // side needs; with GOMAXPROCS 1 nothing spins.
 type Worker struct {
 	turn    chan struct{} // holds a token while a caller owns the thread
-	quit    chan struct{} // closed by Close
 	exited  chan struct{} // closed when the thread has ended
-	life    context.Context
 	session Keyring
-	tid     int // the thread's ID, to recognise Close called on it
+	tid     int         // the thread's ID, to recognise Close called on it
+	quit    atomic.Bool // set by Close and by the end of NewWorker's context
+	unlife  func() bool // unregisters stop from NewWorker's context
 
 	// The hand-over. The caller that holds turn stores fn and posts
 	// request; the thread runs fn, stores the outcome and posts done.
@@ -64,18 +64,17 @@ type Worker struct {
 	done    signal
 	fn      func() error
 	err     error
-
-	closeOnce sync.Once
 }
 
 // signal is a one-shot wake-up between the one goroutine that posts it and
-// the one that waits for it, which spins for a while before it sleeps:
-// sleeping and waking a locked thread costs tens of microseconds, more
-// than most keyctl calls. Only the waiter ends it (signalEnded), so that
-// a thread that is gone cannot be posted to.
+// the one that waits for it, which spins for a while before it sleeps.
+// The sleep is a futex on state, not a channel: a channel wakes a locked
+// goroutine through the Go scheduler, which hands a P to some thread that
+// hands it to the locked one, three thread wake-ups where the futex needs
+// one. Only the waiter, or end, ends it (signalEnded), so that a thread
+// that is gone cannot be posted to.
 type signal struct {
-	state atomic.Int32
-	wake  chan struct{} // capacity 1: the post that found the waiter asleep
+	state atomic.Uint32
 	// unspun counts the waits left that go straight to sleep, after a
 	// spin that was not met: on a machine with no CPU to spare, spinning
 	// holds the CPU that the other side needs. Only the waiter uses it.
@@ -85,17 +84,15 @@ type signal struct {
 const (
 	signalIdle   = iota // not posted; the waiter, if any, is spinning or busy
 	signalPosted        // posted, not yet taken
-	signalAsleep        // the waiter sleeps on wake
-	signalEnded         // the waiter is gone; posts fail
+	signalAsleep        // the waiter sleeps on the futex
+	signalEnded         // the waiter is gone or told to go; posts fail
 )
 
 // workerSpin is how long each side of a Worker spins for the other before
-// it sleeps. A round trip through sleeping and waking took 28 µs on the
-// 2-core machine of BENCHMARKS.md; spinning for longer than that to avoid
-// it would cost more than it saves.
+// it sleeps. Sleeping and waking took tens of microseconds on the 2-core
+// machine of BENCHMARKS.md; spinning for longer than that to avoid it
+// would cost more than it saves.
 const workerSpin = 20 * time.Microsecond
-
-func newSignal() signal { return signal{wake: make(chan struct{}, 1)} }
 
 // post wakes the waiter. It reports false, and posts nothing, when the
 // waiter has ended.
@@ -107,7 +104,7 @@ func (s *signal) post() bool {
 		case signalIdle, signalAsleep:
 			if s.state.CompareAndSwap(st, signalPosted) {
 				if st == signalAsleep {
-					s.wake <- struct{}{}
+					keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.state)))
 				}
 				return true
 			}
@@ -117,33 +114,37 @@ func (s *signal) post() bool {
 	}
 }
 
-// wait waits for a post and takes it. When stop is closed or ctx ends
-// while it sleeps and nothing is posted, it ends the signal and reports
-// false. A nil stop and ctx wait for the post alone.
-func (s *signal) wait(stop <-chan struct{}, ctx context.Context) bool {
-	if s.spin() {
+// end ends the signal if its waiter sleeps, waking it. A waiter that does
+// not sleep sees quit before it does.
+func (s *signal) end() {
+	if s.state.CompareAndSwap(signalAsleep, signalEnded) {
+		keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.state)))
+	}
+}
+
+// wait waits for a post and takes it. When quit is set (a nil quit never
+// is) and nothing is posted, it ends the signal and reports false.
+func (s *signal) wait(quit *atomic.Bool) bool {
+	if s.spin(quit) {
 		return true
 	}
 	if !s.state.CompareAndSwap(signalIdle, signalAsleep) {
-		s.state.Store(signalIdle) // posted since the spin
-		return true
+		return s.take()
 	}
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
+	// Set before the CAS, quit was missed by end, which saw no sleeper.
+	if quit != nil && quit.Load() && s.state.CompareAndSwap(signalAsleep, signalEnded) {
+		return false
 	}
-	woke := false
-	select {
-	case <-s.wake:
-		woke = true
-	case <-stop:
-	case <-done:
+	for s.state.Load() == signalAsleep {
+		keyctl.FutexWait((*uint32)(unsafe.Pointer(&s.state)), signalAsleep)
 	}
-	if !woke {
-		if s.state.CompareAndSwap(signalAsleep, signalEnded) {
-			return false
-		}
-		<-s.wake // posted meanwhile: its wake-up is on its way
+	return s.take()
+}
+
+// take takes a post, or reports false when the signal has ended.
+func (s *signal) take() bool {
+	if s.state.Load() == signalEnded {
+		return false
 	}
 	s.state.Store(signalIdle)
 	return true
@@ -152,7 +153,7 @@ func (s *signal) wait(stop <-chan struct{}, ctx context.Context) bool {
 // spin takes a post that arrives within workerSpin. Spinning is pointless
 // when the poster cannot run meanwhile (GOMAXPROCS 1), and after a spin
 // that timed out it waits out the next spinBackoff waits.
-func (s *signal) spin() bool {
+func (s *signal) spin(quit *atomic.Bool) bool {
 	if s.unspun > 0 {
 		s.unspun--
 		return false
@@ -170,7 +171,7 @@ func (s *signal) spin() bool {
 			switch {
 			case i == 0:
 				start = time.Now()
-			case time.Since(start) > workerSpin:
+			case time.Since(start) > workerSpin || quit != nil && quit.Load():
 				s.unspun = spinBackoff
 				return false
 			}
@@ -200,19 +201,13 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		}
 	}
 	openPoller()
-	w := &Worker{
-		turn:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		exited:  make(chan struct{}),
-		life:    ctx,
-		request: newSignal(),
-		done:    newSignal(),
-	}
+	w := &Worker{turn: make(chan struct{}, 1), exited: make(chan struct{})}
 	started := make(chan error, 1)
 	goLocked(func() { w.serve(o, started) })
 	if err := <-started; err != nil {
 		return nil, err
 	}
+	w.unlife = context.AfterFunc(ctx, w.stop)
 	return w, nil
 }
 
@@ -236,7 +231,7 @@ func (w *Worker) serve(o WorkerOptions, started chan<- error) {
 	if err != nil {
 		return
 	}
-	for w.request.wait(w.quit, w.life) {
+	for w.request.wait(&w.quit) {
 		w.call()
 	}
 }
@@ -293,7 +288,7 @@ func (w *Worker) Do(ctx context.Context, fn func() error) error {
 		<-w.turn
 		return w.closedError()
 	}
-	w.done.wait(nil, nil)
+	w.done.wait(nil)
 	err := w.err
 	w.err = nil
 	<-w.turn
@@ -325,10 +320,17 @@ func (w *Worker) Session() Keyring { return w.session }
 // returned, and waits for that (unless called from that function). Calls
 // waiting for the thread fail with ErrClosed. Closing again does nothing.
 func (w *Worker) Close() {
-	w.closeOnce.Do(func() { close(w.quit) })
+	w.unlife()
+	w.stop()
 	if keyctl.Gettid() != w.tid {
 		<-w.exited
 	}
+}
+
+// stop tells the thread to end when it next waits for a function.
+func (w *Worker) stop() {
+	w.quit.Store(true)
+	w.request.end()
 }
 
 // PanicError is the Err of the error Worker.Do returns when its function

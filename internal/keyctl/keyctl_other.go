@@ -58,3 +58,5 @@ func ReadFD(fd int, buf []byte) (int, syscall.Errno)                   { return 
 func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno   { return none }
 func CloseFD(fd int) syscall.Errno                                     { return none }
 func Gettid() int                                                      { return 0 }
+func FutexWait(addr *uint32, val uint32) syscall.Errno                 { return none }
+func FutexWake(addr *uint32) syscall.Errno                             { return none }
