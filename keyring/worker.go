@@ -47,9 +47,9 @@ type WorkerOptions struct {
 // the caller for the result, by spinning for up to 20 µs before sleeping.
 // After a longer pause, or on a machine with no CPU to spare, it costs a
 // thread wake-up, which took 28 µs there through a channel: less than
-// OnThread, but not free. A side whose spin went unmet sleeps at once for
-// its next 16 waits, so that spinning does not take the CPU the other
-// side needs; with GOMAXPROCS 1 nothing spins.
+// OnThread, but not free. A side whose spins go unmet sleeps at once for
+// its next 1, 2, 4 ... up to 16 waits, so that spinning does not hold a
+// CPU for nothing; with GOMAXPROCS 1 nothing spins.
 type Worker struct {
 	turn    chan struct{} // holds a token while a caller owns the thread
 	exited  chan struct{} // closed when the thread has ended
@@ -75,10 +75,11 @@ type Worker struct {
 // that is gone cannot be posted to.
 type signal struct {
 	state atomic.Uint32
-	// unspun counts the waits left that go straight to sleep, after a
-	// spin that was not met: on a machine with no CPU to spare, spinning
-	// holds the CPU that the other side needs. Only the waiter uses it.
-	unspun int
+	// unspun counts the waits left that go straight to sleep after a spin
+	// that was not met, missed the spins unmet in a row: on a machine
+	// with no CPU to spare, or with calls far apart, spinning holds a CPU
+	// for nothing. Only the waiter uses them.
+	unspun, missed int
 }
 
 const (
@@ -151,8 +152,9 @@ func (s *signal) take() bool {
 }
 
 // spin takes a post that arrives within workerSpin. Spinning is pointless
-// when the poster cannot run meanwhile (GOMAXPROCS 1), and after a spin
-// that timed out it waits out the next spinBackoff waits.
+// when the poster cannot run meanwhile (GOMAXPROCS 1); after n spins in a
+// row that timed out, the next 2^(n-1) waits (at most spinBackoff) go
+// straight to sleep.
 func (s *signal) spin(quit *atomic.Bool) bool {
 	if s.unspun > 0 {
 		s.unspun--
@@ -165,6 +167,7 @@ func (s *signal) spin(quit *atomic.Bool) bool {
 	for i := 0; ; i++ {
 		if s.state.Load() == signalPosted {
 			s.state.Store(signalIdle)
+			s.missed = 0
 			return true
 		}
 		if i%64 == 0 {
@@ -172,15 +175,17 @@ func (s *signal) spin(quit *atomic.Bool) bool {
 			case i == 0:
 				start = time.Now()
 			case time.Since(start) > workerSpin || quit != nil && quit.Load():
-				s.unspun = spinBackoff
+				s.missed = min(s.missed+1, 5)
+				s.unspun = min(1<<(s.missed-1), spinBackoff)
 				return false
 			}
 		}
 	}
 }
 
-// spinBackoff is how many waits go straight to sleep after a spin that
-// was not met: spinning then costs at most one wait in this many.
+// spinBackoff is the most waits that go straight to sleep after spins
+// that were not met: with calls far apart, spinning costs at most one
+// wait in this many.
 const spinBackoff = 16
 
 // NewWorker starts a Worker's thread and, as o says, joins a session
