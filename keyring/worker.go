@@ -42,12 +42,12 @@ type WorkerOptions struct {
 // Use a Worker where OnThread is too slow: OnThread starts and ends an OS
 // thread for every call (60 to 70 µs on the 2-core virtual machine of
 // BENCHMARKS.md), a Worker hands the function to its thread and back. The
-// hand-over costs about a microsecond while calls come back to back, with
+// hand-over costs a microsecond or two while calls come back to back, with
 // a CPU free for each side: the thread waits for the next function, and
-// the caller for the result, by spinning for up to 20 µs before sleeping.
-// After a longer pause, or on a machine with no CPU to spare, it costs a
-// thread wake-up, which took 28 µs there through a channel: less than
-// OnThread, but not free. A side whose spins go unmet sleeps at once for
+// the caller for the result, by spinning for up to 20 µs before sleeping
+// on a futex. After a longer pause, or on a machine with no CPU to spare,
+// it costs two thread wake-ups, 28 µs a call there: less than OnThread,
+// but not free. A side whose spins go unmet sleeps at once for
 // its next 1, 2, 4 ... up to 16 waits, so that spinning does not hold a
 // CPU for nothing; with GOMAXPROCS 1 nothing spins.
 type Worker struct {
