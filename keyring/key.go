@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -150,33 +151,42 @@ func (k Key) ReadInto(buf []byte) (int, error) {
 }
 
 // Read returns a new copy of the key's payload, retrying until the size is
-// stable. The caller owns the buffer and should Wipe it after use. A
-// payload of up to 256 bytes is returned in a 256-byte allocation whose
-// tail, beyond the slice's capacity, is zero. Errors as for ReadInto.
+// stable. The caller owns the buffer and should Wipe it after use. Errors as
+// for ReadInto.
 func (k Key) Read() ([]byte, error) {
-	// A payload of up to RawReadMax bytes is read in one raw call straight
-	// into the buffer returned, which is the only copy of it in Go memory:
-	// the kernel writes only the payload's bytes, so the rest stays zero.
-	// Not the stack: the runtime may copy a goroutine's stack (to grow it
-	// in a call such as make's mallocgc, or to shrink it in a collection)
-	// and frees the old stack without wiping it, so a payload read onto
-	// the stack can outlive any wipe (TestNoCopyLeftInMemory caught that
-	// with a stack buffer). Nor a pooled scratch buffer copied out of: its
-	// Get, Put, copy and wipe cost more than the larger allocation here
-	// (BENCHMARKS.md), and a heap buffer never moves either way.
-	p := make([]byte, keyctl.RawReadMax)
-	n, err := k.ReadInto(p)
+	// A payload of up to RawReadMax bytes is read in one raw call into a
+	// scratch buffer, copied into an allocation of its exact size, and the
+	// scratch wiped. The scratch is on the heap, from a pool, not on the
+	// stack: the runtime may copy a goroutine's stack (to grow it in a call
+	// such as make's mallocgc, or to shrink it in a collection) and frees
+	// the old stack without wiping it, so a payload read onto the stack can
+	// outlive any wipe of the buffer (TestNoCopyLeftInMemory caught that
+	// with a stack buffer, copied out with append or with make and copy).
+	// A heap object never moves. Reading straight into a new 256-byte
+	// buffer instead would allocate 8 times the bytes of a 32-byte key.
+	sp := readScratch.Get().(*[keyctl.RawReadMax]byte)
+	n, err := k.ReadInto(sp[:])
 	if err != nil {
+		Wipe(sp[:])
+		readScratch.Put(sp)
 		return nil, err
 	}
-	if n <= len(p) {
-		return p[:n:n], nil
+	if n <= len(sp) {
+		p := make([]byte, n)
+		copy(p, sp[:n])
+		Wipe(sp[:n]) // the kernel wrote only the payload's n bytes
+		readScratch.Put(sp)
+		return p, nil
 	}
-	// Too big for it: a current kernel copied nothing, but older ones
-	// copied what fitted.
-	Wipe(p)
+	// Too big for the scratch: a current kernel copied nothing, but older
+	// ones copied what fitted.
+	Wipe(sp[:])
+	readScratch.Put(sp)
 	return fill(make([]byte, n), k.ReadInto)
 }
+
+// readScratch holds Read's scratch buffers, always wiped when put back.
+var readScratch = sync.Pool{New: func() any { return new([keyctl.RawReadMax]byte) }}
 
 // Update replaces the key's payload (KEYCTL_UPDATE, keyctl_update(3)). The
 // kernel takes at most one page (os.Getpagesize()) through this call.
