@@ -48,8 +48,9 @@
 //     [OnThread], or [InNewSession] for a session of its own; each call
 //     costs a new OS thread (60-70 µs). For the same kind of work
 //     repeated, such as a daemon reading a key per request, or state in
-//     @t or a session that must outlive one call, a [Worker]: about a
-//     microsecond a call while calls come back to back. For keys every
+//     @t or a session that must outlive one call, a [Worker]: a
+//     microsecond or two a call while calls come back to back and a CPU
+//     is free, two futex wake-ups otherwise. For keys every
 //     goroutine must reach through one session keyring, without routing
 //     calls anywhere, [JoinProcessSession] (pure-Go builds only). Calls
 //     that name keys by serial and need no possession (READ or VIEW
