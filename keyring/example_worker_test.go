@@ -28,16 +28,17 @@ func ExampleWorker() {
 		fmt.Println(err)
 		return
 	}
-	// Made once, the function costs no allocation per call.
+	// A function made once and handed over again and again: a closure
+	// made for each call would cost an allocation each time.
 	var size int
 	lookup := func() error {
 		k, err := keyring.Thread().Search("user", "example:token")
 		if err != nil {
 			return err
 		}
-		var buf [64]byte
-		size, err = k.ReadInto(buf[:])
-		keyring.Wipe(buf[:])
+		payload, err := k.Read()
+		size = len(payload)
+		keyring.Wipe(payload)
 		return err
 	}
 	for range 3 {
