@@ -36,7 +36,7 @@ func TestQuick(t *testing.T) {
 				t.Errorf("%s, %v: allocations not counted", x.op.name, c)
 			}
 		}
-		if x.op.hot && x.allocs[cKernkeys] != 0 {
+		if x.op.target == hot && x.allocs[cKernkeys] != 0 {
 			t.Errorf("%s: kernkeys makes %g allocs/op, want 0", x.op.name, x.allocs[cKernkeys])
 		}
 	}

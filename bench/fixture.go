@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -44,6 +45,11 @@ type fixture struct {
 	payload                            []byte
 	j                                  *jFixture // jsipprell/keyctl's handles, with -tags jsipprell
 	c                                  *cFixture
+	// worker is a long-lived locked thread, and describeInto the
+	// function handed to it (and to OnThread): made once, as a daemon
+	// serving the same call would.
+	worker       *keyring.Worker
+	describeInto func() error
 }
 
 // setup builds the fixture in s. It must run on the locked thread that
@@ -90,6 +96,18 @@ func setup(s keyring.Keyring) (*fixture, error) {
 		return fx, fmt.Errorf("the key's owner is %d, not the caller (%d)", fx.uid, os.Geteuid())
 	}
 
+	var dbuf [256]byte
+	fx.describeInto = func() error {
+		m, err := fx.key.DescribeInto(dbuf[:])
+		if err == nil && m > len(dbuf) {
+			err = errWrongAnswer
+		}
+		return err
+	}
+	if fx.worker, err = keyring.NewWorker(context.Background(), keyring.WorkerOptions{}); err != nil {
+		return fx, err
+	}
+
 	if fx.j, err = setupJsipprell(fx); err != nil {
 		return fx, err
 	}
@@ -102,6 +120,9 @@ func setup(s keyring.Keyring) (*fixture, error) {
 func (fx *fixture) teardown() error {
 	if fx.c != nil {
 		fx.c.free()
+	}
+	if fx.worker != nil {
+		fx.worker.Close()
 	}
 	keyring.Wipe(fx.payload)
 	var errs []error

@@ -30,7 +30,7 @@ type result struct {
 func measure(ops []*op, rounds, batch int, progress io.Writer) ([]*result, error) {
 	res := make([]*result, len(ops))
 	for i, o := range ops {
-		res[i] = &result{op: o, n: batch / o.div}
+		res[i] = &result{op: o, n: max(1, batch/o.div)}
 		for c := range nContenders {
 			res[i].allocs[c] = -1
 			if o.run[c] != nil {

@@ -4,6 +4,7 @@ package keyring_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -207,4 +208,50 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		}
 	}
 	keyring.Wipe(buf[:])
+}
+
+// BenchmarkThreadCorrect describes a user key of a fresh session keyring
+// three ways: directly, on the locked thread that joined the session;
+// through a Worker, one long-lived locked thread; and through OnThread,
+// a new thread per call. The key gives the user VIEW, so the Worker's and
+// OnThread's threads may describe it too. The function is made once, as a
+// daemon serving the same call would.
+func BenchmarkThreadCorrect(b *testing.B) {
+	// Each sub-benchmark runs on a goroutine of its own: benchSession
+	// locks it and joins it to the session there.
+	describer := func(b *testing.B) func() error {
+		_, k := benchSession(b)
+		var buf [256]byte
+		return func() error {
+			n, err := k.DescribeInto(buf[:])
+			if err == nil && n > len(buf) {
+				err = errors.New("description longer than the buffer")
+			}
+			return err
+		}
+	}
+	b.Run("direct", func(b *testing.B) {
+		describe := describer(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			check(b, describe())
+		}
+	})
+	b.Run("worker", func(b *testing.B) {
+		describe := describer(b)
+		w := must(keyring.NewWorker(context.Background(), keyring.WorkerOptions{}))(b)
+		defer w.Close()
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			check(b, w.Do(ctx, describe))
+		}
+	})
+	b.Run("onthread", func(b *testing.B) {
+		describe := describer(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			check(b, keyring.OnThread(describe))
+		}
+	})
 }

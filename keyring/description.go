@@ -47,28 +47,70 @@ func ParseDescription(s string) (Description, error) {
 		}
 		f[i], rest = rest[:j], rest[j+1:]
 	}
-	uid, err1 := parseID(f[1])
-	gid, err2 := parseID(f[2])
-	perm, err3 := strconv.ParseUint(f[3], 16, 32)
+	uid, ok1 := parseID(f[1])
+	gid, ok2 := parseID(f[2])
+	perm, ok3 := parseHex8(f[3])
 	switch {
 	case f[0] == "":
 		return Description{}, invalid("parse description", 0, "type", "empty key type")
-	case err1 != nil:
+	case !ok1:
 		return Description{}, invalid("parse description", 0, "uid", "bad uid "+quote(f[1]))
-	case err2 != nil:
+	case !ok2:
 		return Description{}, invalid("parse description", 0, "gid", "bad gid "+quote(f[2]))
-	case err3 != nil || len(f[3]) != 8:
+	case !ok3:
 		return Description{}, invalid("parse description", 0, "perm", "bad permissions "+quote(f[3]))
 	}
 	return Description{Type: f[0], UID: uid, GID: gid, Perm: Perm(perm), Description: rest}, nil
 }
 
 // parseID accepts the kernel's %d rendering of a uid_t or gid_t, which is
-// negative for IDs at or above 2^31.
-func parseID(s string) (uint32, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < -1<<31 || n > 1<<32-1 {
-		return 0, strconv.ErrSyntax
+// negative for IDs at or above 2^31: an optional sign and decimal digits.
+// Hand-written rather than strconv.ParseInt, which took a third of the
+// time Describe adds to KEYCTL_DESCRIBE.
+func parseID(s string) (uint32, bool) {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
 	}
-	return uint32(n), nil
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	if neg {
+		n = -n
+	}
+	if n < -1<<31 || n > 1<<32-1 {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+// parseHex8 accepts the kernel's %08x rendering of a permission mask.
+func parseHex8(s string) (uint32, bool) {
+	if len(s) != 8 {
+		return 0, false
+	}
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint32(c)
+	}
+	return v, true
 }

@@ -29,6 +29,10 @@
 //     that is discarded afterwards, so a keyring change never leaks to
 //     another goroutine. [InNewSession] does the same in a new anonymous
 //     session keyring.
+//   - A [Worker] ([NewWorker]) is one locked OS thread that lives until
+//     [Worker.Close] and runs the functions given to [Worker.Do] in turn,
+//     keeping its thread, process and session keyrings between them; it
+//     can start in a new anonymous or a named session.
 //   - [JoinAnonymousSession] and [JoinSession] change only the calling
 //     thread: call them on a locked thread that is never unlocked.
 //   - [JoinProcessSession] gives every thread of the process one session
@@ -41,6 +45,18 @@
 //     made it before the runtime started. Prefer a session keyring.
 //   - Nothing creates a keyring implicitly: [Key.Resolve] never passes
 //     create=1; [Keyring.ResolveOrCreate] does, when asked.
+//   - Which to use: for one piece of work that must not leak a keyring
+//     change (create @t, join a session, start an isolated child),
+//     [OnThread], or [InNewSession] for a session of its own; each call
+//     costs a new OS thread (60-70 µs). For the same kind of work
+//     repeated, such as a daemon reading a key per request, or state in
+//     @t or a session that must outlive one call, a [Worker]: a
+//     microsecond or two a call while calls come back to back and a CPU
+//     is free, two futex wake-ups otherwise. For keys every
+//     goroutine must reach through one session keyring, without routing
+//     calls anywhere, [JoinProcessSession] (pure-Go builds only). Calls
+//     that name keys by serial and need no possession (READ or VIEW
+//     granted to the user) need none of these.
 //   - Reading a key by serial needs possession through the calling thread's
 //     keyrings, or READ permission for the user: a goroutine that moved to
 //     another thread may lose possession. A child process started from a

@@ -2,9 +2,10 @@ package keyring
 
 import (
 	"bytes"
-	"encoding/binary"
+	"slices"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
@@ -175,22 +176,68 @@ func (r Keyring) Clear() error { return r.simple("clear", keyctl.Clear) }
 //
 // Errors: as for ReadInto; ENOTDIR when r is not a keyring.
 func (r Keyring) Links() ([]Key, error) {
-	d, err := r.Describe()
+	// Only a keyring's payload is a list of serials: another type's is
+	// never read. The check reads the type from KEYCTL_DESCRIBE into the
+	// stack, unparsed, so only the result is allocated.
+	if r.id.IsSpecial() && r.id != idRequestKeyAuth {
+		// @t, @p, @s, @u, @us, @g and the requestor's are keyrings
+		// whenever the kernel finds them; @a is an authorisation key.
+		return r.readLinks()
+	}
+	var d [128]byte
+	n, err := r.DescribeInto(d[:])
 	if err != nil {
 		return nil, err
 	}
-	if d.Type != "keyring" {
-		return nil, &Error{Op: "read", ID: r.id, Errno: syscall.ENOTDIR, Reason: "a " + quote(d.Type) + " key is not a keyring"}
+	desc := d[:min(n, len(d))]
+	if n > len(d) {
+		if desc, err = fill(make([]byte, n), r.DescribeInto); err != nil {
+			return nil, err
+		}
 	}
-	b, err := r.Read()
+	if t, _, _ := bytes.Cut(desc, []byte(";")); string(t) != "keyring" {
+		return nil, &Error{Op: "read", ID: r.id, Errno: syscall.ENOTDIR, Reason: "a " + quote(string(t)) + " key is not a keyring"}
+	}
+	return r.readLinks()
+}
+
+// readLinks reads the links of r, a keyring.
+func (r Keyring) readLinks() ([]Key, error) {
+	// A list of up to listScratch serials is read in one call into the
+	// stack (serials are not secret) and copied into a result of its
+	// size; a longer one straight into the result, sized by that first
+	// call, as often as it keeps growing.
+	var scratch [listScratch]Key
+	n, err := r.ReadInto(keyBytes(scratch[:]))
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]Key, len(b)/4)
-	for i := range keys {
-		keys[i] = Key{ID(int32(binary.NativeEndian.Uint32(b[4*i:])))}
+	if n <= 4*len(scratch) {
+		return slices.Clone(scratch[:n/4]), nil
 	}
-	return keys, nil
+	for {
+		keys := make([]Key, n/4)
+		if n, err = r.ReadInto(keyBytes(keys)); err != nil {
+			return nil, err
+		}
+		if n <= 4*len(keys) {
+			return keys[:n/4], nil
+		}
+	}
+}
+
+// listScratch is how many serials Links reads without a second call: a
+// page's worth, the most the kernel reads in one pass (keyctl_read_key
+// reads a larger buffer twice).
+const listScratch = 1024
+
+// A Key is exactly an ID, an int32: keyBytes depends on it.
+var _ = [1]struct{}{}[unsafe.Sizeof(Key{})-4]
+
+// keyBytes is the memory of keys as the kernel fills it: a Key is an ID,
+// an int32 in native byte order, as KEYCTL_READ of a keyring writes them.
+func keyBytes(keys []Key) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(keys))), 4*len(keys))
 }
 
 // Restrict restricts which keys may be linked into r (KEYCTL_RESTRICT_KEYRING,

@@ -45,29 +45,43 @@ func OnThread(fn func() error) error {
 	}
 	openPoller()
 	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	goLocked(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{panic: p}
 			}
 		}()
-		if keyctl.Gettid() == os.Getpid() {
-			// Go never ends the main thread: a keyring change made here
-			// would outlive fn. Run fn on a goroutine that cannot be
-			// scheduled here while this one holds the lock, then give the
-			// untouched main thread back.
-			defer runtime.UnlockOSThread()
-			done <- result{err: OnThread(fn)}
-			return
-		}
 		done <- result{err: fn()}
-	}()
+	})
 	r := <-done
 	if r.panic != nil {
 		panic(r.panic)
 	}
 	return r.err
+}
+
+// goLocked runs body on a new goroutine locked to an OS thread other than
+// the main thread, and never unlocks it: the thread exits when body
+// returns.
+func goLocked(body func()) {
+	go func() {
+		runtime.LockOSThread()
+		if keyctl.Gettid() == os.Getpid() {
+			// Go never ends the main thread: a keyring change made here
+			// would outlive body. Start body on a goroutine that cannot
+			// be scheduled here while this one holds the lock, and give
+			// the untouched main thread back once that one has its own.
+			locked := make(chan struct{})
+			goLocked(func() {
+				close(locked)
+				body()
+			})
+			<-locked
+			runtime.UnlockOSThread()
+			return
+		}
+		body()
+	}()
 }
 
 // InNewSession runs fn, as OnThread does, on a thread that has just joined a

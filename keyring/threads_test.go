@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/keyring"
@@ -169,16 +168,7 @@ func TestOnThreadDiscardsThread(t *testing.T) {
 		return err
 	}))
 	keytest.WaitGone(t, k)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid)); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("thread %d still exists after OnThread returned", tid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitThreadGone(t, tid)
 	check(t, keyring.OnThread(func() error {
 		if _, err := keyring.Thread().Resolve(); !errors.Is(err, keyring.ErrNotFound) {
 			t.Errorf("a later thread has a thread keyring: %v", err)

@@ -108,9 +108,9 @@ func ParseProcKey(line string) (ProcKey, error) {
 	if err != nil {
 		return bad("permissions")
 	}
-	uid, err1 := parseID(f[5])
-	gid, err2 := parseID(f[6])
-	if err1 != nil || err2 != nil {
+	uid, ok1 := parseID(f[5])
+	gid, ok2 := parseID(f[6])
+	if !ok1 || !ok2 {
 		return bad("uid or gid")
 	}
 	return ProcKey{

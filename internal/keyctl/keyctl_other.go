@@ -59,3 +59,5 @@ func SetNonblock(fd int) syscall.Errno                                 { return 
 func SetWatchFilter(rd int, filters []WatchTypeFilter) syscall.Errno   { return none }
 func CloseFD(fd int) syscall.Errno                                     { return none }
 func Gettid() int                                                      { return 0 }
+func FutexWait(addr *uint32, val uint32) syscall.Errno                 { return none }
+func FutexWake(addr *uint32) syscall.Errno                             { return none }
