@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kernkeys/kernkeys/encrypted"
+	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/keyring"
+	"github.com/kernkeys/kernkeys/secret"
+	"github.com/kernkeys/kernkeys/trusted"
+)
+
+// Volumes whose key is never in clear in userspace: an encrypted key
+// under a trusted master, and a trusted key, both generated in the kernel
+// and stored only as blobs. They need the VM's TPM 2.0 (swtpm, with a
+// storage key persisted at 0x81000001).
+
+// spk is the TPM 2.0 parent key's handle, which swtpm_setup --create-spk
+// persists.
+const spk = 0x81000001
+
+const (
+	kmkDesc = "kernkeys-test:kmk"     // the trusted master key
+	encDesc = "kernkeys-test:vol-enc" // the encrypted volume key
+	trDesc  = "kernkeys-test:vol-tr"  // the trusted volume key
+)
+
+// needTPM2 skips where the kernel has no trusted keys, or has them from
+// another trust source.
+func needTPM2(t *testing.T) {
+	t.Helper()
+	b, err := trusted.KernelBackend()
+	if errors.Is(err, keyring.ErrNotSupported) {
+		t.Skipf("the kernel has no trusted keys (CONFIG_TRUSTED_KEYS): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b != trusted.TPM2 {
+		t.Skipf("these tests need a TPM 2.0 with a storage key at %#x; the kernel's trusted keys use %v", spk, b)
+	}
+}
+
+// writeTrustedBlob writes k's blob, in hex, to a new file in dir.
+func writeTrustedBlob(t *testing.T, k keyring.Key, dir, name string) string {
+	t.Helper()
+	b, err := trusted.ReadBlob(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := b.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeSecretFile(t, dir, name, text)
+}
+
+// loadKMK loads the trusted master from its blob in state into s.
+func loadKMK(t *testing.T, s keyring.Keyring, state string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(state, "kmk.blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b trusted.Blob
+	if err := b.UnmarshalText(bytes.TrimSpace(text)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trusted.Load(s, kmkDesc, b, trusted.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Never in clear, across a reboot: in the first boot, a trusted master
+// and two volume keys made in the kernel (an encrypted key under the
+// master, by never-in-clear, and a 64-byte trusted key), stored as blobs;
+// two volumes mapped with them by map and written; then everything
+// unmapped, detached and unlinked. In the second boot, with the same TPM,
+// the master is loaded from its blob, map loads each volume key from its
+// blob into its thread, and both volumes read the data.
+func TestDMCryptNeverInClear(t *testing.T) {
+	needDM(t)
+	needTPM2(t)
+	bin := keytest.Build(t, ".")
+	state := t.TempDir()
+	if !t.Run("boot1", func(t *testing.T) { neverInClearWrite(t, bin, state) }) {
+		return
+	}
+	t.Run("boot2", func(t *testing.T) { neverInClearRead(t, bin, state) })
+}
+
+// neverInClearVolumes maps the two volumes whose images are in state with
+// their keys' blobs, and returns their paths.
+func neverInClearVolumes(t *testing.T, bin, state string) (enc, tr string) {
+	t.Helper()
+	for _, v := range []struct {
+		name, image, ref, flag, blob string
+	}{
+		{"kernkeys-enc", "enc.img", ":64:encrypted:" + encDesc, "--blob", "enc.blob"},
+		{"kernkeys-tr", "tr.img", ":64:trusted:" + trDesc, "--trusted-blob", "tr.blob"},
+	} {
+		dev := attachLoop(t, filepath.Join(state, v.image))
+		r := runBin(t, bin, nil, false, "map", "--name", v.name, "--device", dev, "--key-ref", v.ref,
+			v.flag, filepath.Join(state, v.blob))
+		removeAtEnd(t, v.name)
+		want(t, r, 0, "into this thread's keyring (@t)", "table: 0 16384 crypt aes-xts-plain64 "+v.ref+" 0 ", "is gone")
+		path, _ := mapped(t, v.name)
+		if v.image == "enc.img" {
+			enc = path
+		} else {
+			tr = path
+		}
+	}
+	return enc, tr
+}
+
+func neverInClearWrite(t *testing.T, bin, state string) {
+	s := keytest.Session(t)
+	kmk, err := trusted.New(s, kmkDesc, trusted.Options{KeyHandle: spk})
+	if err != nil {
+		t.Fatalf("trusted.New: %v (is a storage key persisted at %#x? swtpm_setup --create-spk)", err, spk)
+	}
+	writeTrustedBlob(t, kmk, state, "kmk.blob")
+	r := runBin(t, bin, nil, false, "never-in-clear", "--master", "trusted:"+kmkDesc, "--desc", encDesc,
+		"--blob", filepath.Join(state, "enc.blob"))
+	want(t, r, 0, "never entered this process")
+	tr, err := trusted.New(s, trDesc, trusted.Options{KeyHandle: spk, KeyLen: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTrustedBlob(t, tr, state, "tr.blob")
+	if err := s.Unlink(tr); err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []string{"enc.img", "tr.img"} {
+		if err := os.Rename(newImage(t, t.TempDir(), 8<<20), filepath.Join(state, img)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := randBytes(t, 128<<10)
+	if err := os.WriteFile(filepath.Join(state, "data"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	enc, trp := neverInClearVolumes(t, bin, state)
+	writeDev(t, enc, data)
+	writeDev(t, trp, data)
+	// The cleanups unmap both volumes, detach the loop devices and end the
+	// session with the master key in it.
+}
+
+func neverInClearRead(t *testing.T, bin, state string) {
+	s := keytest.Session(t)
+	loadKMK(t, s, state)
+	data, err := os.ReadFile(filepath.Join(state, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, tr := neverInClearVolumes(t, bin, state)
+	if !bytes.Equal(readDev(t, enc, len(data)), data) {
+		t.Error("the volume keyed by the encrypted key, loaded from its blob, does not read the data")
+	}
+	if !bytes.Equal(readDev(t, tr, len(data)), data) {
+		t.Error("the volume keyed by the trusted key, loaded from its blob, does not read the data")
+	}
+}
+
+// The migration seed 003 asks for, end to end: data written under a
+// volume key that existed in clear (a key file, mapped as a logon key);
+// the key imported with encrypted.Import under a trusted master and the
+// key file destroyed; the same data read through the volume mapped with
+// the encrypted key from its blob. Afterwards no copy of the clear key is
+// left in this process's memory (the test holds it only in locked memory
+// outside the heap, which the scan skips), in the files the test kept, or
+// in the kernel's keyrings but as dm-crypt's own.
+func TestDMCryptMigrate(t *testing.T) {
+	needDM(t)
+	needTPM2(t)
+	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
+		t.Skip("importing under a trusted master needs CONFIG_USER_DECRYPTED_DATA, which the kernel lacks")
+	}
+	bin := keytest.Build(t, ".")
+	s := keytest.Session(t)
+	state := t.TempDir()
+
+	vkBuf, err := secret.New(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vkBuf.Close()
+	vk := vkBuf.Bytes()
+	if _, err := rand.Read(vk); err != nil {
+		t.Fatal(err)
+	}
+	hexBuf, err := secret.New(128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hexBuf.Close()
+	hex.Encode(hexBuf.Bytes(), vk)
+	locked := [][]byte{vk, hexBuf.Bytes()}
+	patterns := [][]byte{vk, hexBuf.Bytes()[:64], hexBuf.Bytes()[64:]}
+
+	// Before: a plain dm-crypt volume under a key file.
+	keyFile := writeSecretFile(t, state, "legacy.key", vk)
+	dev := attachLoop(t, newImage(t, state, 8<<20))
+	const name = "kernkeys-migrate"
+	r := runBin(t, bin, nil, false, "map", "--name", name, "--device", dev, "--key-ref", ":64:logon:kernkeys-test:legacy", "--key-file", keyFile)
+	removeAtEnd(t, name)
+	want(t, r, 0, "is gone")
+	path, _ := mapped(t, name)
+	data := randBytes(t, 128<<10)
+	writeDev(t, path, data)
+	if err := dmRemove(name); err != nil {
+		t.Fatal(err)
+	}
+
+	// The migration: the key under a trusted master, its blob on disk,
+	// the key file gone.
+	kmk, err := trusted.New(s, kmkDesc, trusted.Options{KeyHandle: spk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, b, err := encrypted.Import(s, "kernkeys-test:vol-mig", vk, encrypted.ImportOptions{Master: encrypted.Master{Kind: encrypted.TrustedMaster, Name: kmkDesc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(state, "mig.blob")
+	if err := b.WriteFile(blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unlink(k); err != nil {
+		t.Fatal(err)
+	}
+	destroyFile(t, keyFile)
+
+	// After: the same data through the volume keyed by the encrypted key.
+	r = runBin(t, bin, nil, false, "map", "--name", name, "--device", dev, "--key-ref", ":64:encrypted:kernkeys-test:vol-mig", "--blob", blob)
+	want(t, r, 0, "loaded the volume key as encrypted key", "is gone")
+	path, _ = mapped(t, name)
+	if !bytes.Equal(readDev(t, path, len(data)), data) {
+		t.Fatal("the volume keyed by the imported encrypted key does not read the data written under the clear key")
+	}
+
+	if found := keytest.FindInMemory(t, patterns, locked...); len(found) > 0 {
+		t.Errorf("the clear volume key is still in this process's memory: %v", found)
+	}
+	err = filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		lower := bytes.ToLower(content) // hex in either case
+		if bytes.Contains(content, vk) || bytes.Contains(lower, patterns[1]) || bytes.Contains(lower, patterns[2]) {
+			t.Errorf("%s holds the clear volume key", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != kmk {
+		t.Errorf("the session holds %v, want only the trusted master %v", keys, kmk)
+	}
+}
+
+// destroyFile overwrites a file with zeros, syncs it and removes it.
+func destroyFile(t *testing.T, name string) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		_, err = f.WriteAt(make([]byte, fi.Size()), 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+}
