@@ -56,10 +56,15 @@ func randBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-// newImage makes a sparse file of size bytes in dir.
+// newImage makes a sparse file of size bytes, dir/volume.img.
 func newImage(t *testing.T, dir string, size int64) string {
 	t.Helper()
-	name := filepath.Join(dir, "volume.img")
+	return newImageFile(t, filepath.Join(dir, "volume.img"), size)
+}
+
+// newImageFile makes a sparse file of size bytes.
+func newImageFile(t *testing.T, name string, size int64) string {
+	t.Helper()
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,9 @@ func loadKMK(t *testing.T, s keyring.Keyring, state string) {
 // two volumes mapped with them by map and written; then everything
 // unmapped, detached and unlinked. In the second boot, with the same TPM,
 // the master is loaded from its blob, map loads each volume key from its
-// blob into its thread, and both volumes read the data.
+// blob into its thread, and both volumes read the data. The volumes' images
+// live on tmpfs while mapped, and are kept in the boot's directory in
+// between.
 func TestDMCryptNeverInClear(t *testing.T) {
 	needDM(t)
 	needTPM2(t)
@@ -95,29 +97,45 @@ func TestDMCryptNeverInClear(t *testing.T) {
 	t.Run("boot2", func(t *testing.T) { neverInClearRead(t, bin, state) })
 }
 
-// neverInClearVolumes maps the two volumes whose images are in state with
-// their keys' blobs, and returns their paths.
-func neverInClearVolumes(t *testing.T, bin, state string) (enc, tr string) {
+var neverInClearImages = []string{"enc.img", "tr.img"}
+
+// neverInClearVolumes maps the two volumes whose images are in dir with
+// their keys' blobs in state, and returns their paths.
+func neverInClearVolumes(t *testing.T, bin, dir, state string) (enc, tr string) {
 	t.Helper()
 	for _, v := range []struct {
 		name, image, ref, flag, blob string
 	}{
-		{"kernkeys-enc", "enc.img", ":64:encrypted:" + encDesc, "--blob", "enc.blob"},
-		{"kernkeys-tr", "tr.img", ":64:trusted:" + trDesc, "--trusted-blob", "tr.blob"},
+		{"kernkeys-enc", neverInClearImages[0], ":64:encrypted:" + encDesc, "--blob", "enc.blob"},
+		{"kernkeys-tr", neverInClearImages[1], ":64:trusted:" + trDesc, "--trusted-blob", "tr.blob"},
 	} {
-		dev := attachLoop(t, filepath.Join(state, v.image))
+		dev := attachLoop(t, filepath.Join(dir, v.image))
 		r := runBin(t, bin, nil, false, "map", "--name", v.name, "--device", dev, "--key-ref", v.ref,
 			v.flag, filepath.Join(state, v.blob))
 		removeAtEnd(t, v.name)
 		want(t, r, 0, "into this thread's keyring (@t)", "table: 0 16384 crypt aes-xts-plain64 "+v.ref+" 0 ", "is gone")
 		path, _ := mapped(t, v.name)
-		if v.image == "enc.img" {
+		if v.image == neverInClearImages[0] {
 			enc = path
 		} else {
 			tr = path
 		}
 	}
 	return enc, tr
+}
+
+// copyImages copies the volumes' images from one directory to another.
+func copyImages(t *testing.T, from, to string) {
+	t.Helper()
+	for _, img := range neverInClearImages {
+		b, err := os.ReadFile(filepath.Join(from, img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, img), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func neverInClearWrite(t *testing.T, bin, state string) {
@@ -138,20 +156,22 @@ func neverInClearWrite(t *testing.T, bin, state string) {
 	if err := s.Unlink(tr); err != nil {
 		t.Fatal(err)
 	}
-	for _, img := range []string{"enc.img", "tr.img"} {
-		if err := os.Rename(newImage(t, t.TempDir(), 8<<20), filepath.Join(state, img)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	data := randBytes(t, 128<<10)
 	if err := os.WriteFile(filepath.Join(state, "data"), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	enc, trp := neverInClearVolumes(t, bin, state)
-	writeDev(t, enc, data)
-	writeDev(t, trp, data)
-	// The cleanups unmap both volumes, detach the loop devices and end the
-	// session with the master key in it.
+	tmp := t.TempDir()
+	for _, img := range neverInClearImages {
+		newImageFile(t, filepath.Join(tmp, img), 8<<20)
+	}
+	// The subtest's cleanups unmap both volumes and detach the loop
+	// devices before the images are kept.
+	t.Run("write", func(t *testing.T) {
+		enc, trp := neverInClearVolumes(t, bin, tmp, state)
+		writeDev(t, enc, data)
+		writeDev(t, trp, data)
+	})
+	copyImages(t, tmp, state)
 }
 
 func neverInClearRead(t *testing.T, bin, state string) {
@@ -161,7 +181,9 @@ func neverInClearRead(t *testing.T, bin, state string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, tr := neverInClearVolumes(t, bin, state)
+	tmp := t.TempDir()
+	copyImages(t, state, tmp)
+	enc, tr := neverInClearVolumes(t, bin, tmp, state)
 	if !bytes.Equal(readDev(t, enc, len(data)), data) {
 		t.Error("the volume keyed by the encrypted key, loaded from its blob, does not read the data")
 	}
