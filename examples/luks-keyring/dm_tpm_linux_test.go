@@ -102,6 +102,9 @@ func TestDMCryptNeverInClear(t *testing.T) {
 
 var neverInClearImages = []string{"enc.img", "tr.img"}
 
+// The device-mapper names of the two volumes.
+const encName, trName = "kernkeys-enc", "kernkeys-tr"
+
 // neverInClearVolumes maps the two volumes whose images are in dir with
 // their keys' blobs in state, and returns their paths.
 func neverInClearVolumes(t *testing.T, bin, dir, state string) (enc, tr string) {
@@ -109,8 +112,8 @@ func neverInClearVolumes(t *testing.T, bin, dir, state string) (enc, tr string) 
 	for _, v := range []struct {
 		name, image, ref, flag, blob string
 	}{
-		{"kernkeys-enc", neverInClearImages[0], ":64:encrypted:" + encDesc, "--blob", "enc.blob"},
-		{"kernkeys-tr", neverInClearImages[1], ":64:trusted:" + trDesc, "--trusted-blob", "tr.blob"},
+		{encName, neverInClearImages[0], ":64:encrypted:" + encDesc, "--blob", "enc.blob"},
+		{trName, neverInClearImages[1], ":64:trusted:" + trDesc, "--trusted-blob", "tr.blob"},
 	} {
 		dev := attachLoop(t, filepath.Join(dir, v.image))
 		r := runBin(t, bin, nil, false, "map", "--name", v.name, "--device", dev, "--key-ref", v.ref,
@@ -167,13 +170,17 @@ func neverInClearWrite(t *testing.T, bin, state string) {
 	for _, img := range neverInClearImages {
 		newImageFile(t, filepath.Join(tmp, img), 8<<20)
 	}
-	// The subtest's cleanups unmap both volumes and detach the loop
-	// devices before the images are kept.
-	t.Run("write", func(t *testing.T) {
-		enc, trp := neverInClearVolumes(t, bin, tmp, state)
-		writeDev(t, enc, data)
-		writeDev(t, trp, data)
-	})
+	enc, trp := neverInClearVolumes(t, bin, tmp, state)
+	writeDev(t, enc, data)
+	writeDev(t, trp, data)
+	// Unmapped, the volumes have reached their images, which are kept; the
+	// cleanups detach the loop devices and end the session, master key
+	// and all.
+	for _, name := range []string{encName, trName} {
+		if err := dmRemove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	copyImages(t, tmp, state)
 }
 
