@@ -242,9 +242,9 @@ func TestDMCryptLogonKey(t *testing.T) {
 	if disk := readDev(t, dev, 8<<20); bytes.Contains(disk, data[:512]) {
 		t.Error("the loop device holds the data in clear")
 	}
-	if err := dmRemove(name); err != nil {
-		t.Fatal(err)
-	}
+	want(t, runBin(t, bin, nil, false, "table", "--name", name), 0, name+" is "+path, "table: "+tt.String())
+	want(t, runBin(t, bin, nil, false, "unmap", "--name", name), 0, "removed device-mapper device "+name)
+	want(t, runBin(t, bin, nil, false, "table", "--name", name), 1, "no such device or address")
 
 	mapIt(keyFile)
 	path, _ = mapped(t, name)

@@ -5,7 +5,7 @@
 //	luks-keyring passphrase-add    --desc my:key [--keyring @u]     < passphrase
 //	luks-keyring passphrase-read   --desc my:key [--print]
 //	luks-keyring passphrase-remove --desc my:key [--keyring @u] [--revoke]
-//	luks-keyring volume-key        --desc cryptsetup:UUID [--size 64] [--key-file FILE|-]
+//	luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
 //	luks-keyring possession-demo
 //	luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
 //	luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
@@ -104,7 +104,7 @@ const usage = `usage:
   luks-keyring passphrase-add    --desc my:key [--keyring @u]     < passphrase
   luks-keyring passphrase-read   --desc my:key [--print]
   luks-keyring passphrase-remove --desc my:key [--keyring @u] [--revoke]
-  luks-keyring volume-key        --desc cryptsetup:UUID [--size 64] [--key-file FILE|-]
+  luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
   luks-keyring possession-demo
   luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
   luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
