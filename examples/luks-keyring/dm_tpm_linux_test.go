@@ -204,12 +204,15 @@ func neverInClearRead(t *testing.T, bin, state string) {
 
 // The migration seed 003 asks for, end to end: data written under a
 // volume key that existed in clear (a key file, mapped as a logon key);
-// the key imported with encrypted.Import under a trusted master and the
-// key file destroyed; the same data read through the volume mapped with
-// the encrypted key from its blob. Afterwards no copy of the clear key is
-// left in this process's memory (the test holds it only in locked memory
-// outside the heap, which the scan skips), in the files the test kept, or
-// in the kernel's keyrings but as dm-crypt's own.
+// the key brought under a trusted master and the key file destroyed; the
+// same data read through the volume mapped with the encrypted key from its
+// blob. Two ways: encrypted.Import of the clear key, and encrypted.Migrate
+// of a blob that held it under a user master whose key was at hand (the
+// data passes through userspace there, and Migrate wipes it). Afterwards
+// no copy of the clear key, or of the user master, is left in this
+// process's memory (the test holds them only in locked memory outside the
+// heap, which the scan skips), in the files the test kept, or in the
+// session keyring, which holds only the trusted master.
 func TestDMCryptMigrate(t *testing.T) {
 	needDM(t)
 	needTPM2(t)
@@ -217,26 +220,40 @@ func TestDMCryptMigrate(t *testing.T) {
 		t.Skip("importing under a trusted master needs CONFIG_USER_DECRYPTED_DATA, which the kernel lacks")
 	}
 	bin := keytest.Build(t, ".")
-	s := keytest.Session(t)
-	state := t.TempDir()
+	for _, via := range []string{"Import", "Migrate"} {
+		t.Run(via, func(t *testing.T) { migrateVolume(t, bin, via) })
+	}
+}
 
-	vkBuf, err := secret.New(64)
+// lockedRandom returns n random bytes in locked memory outside the heap.
+func lockedRandom(t *testing.T, n int) []byte {
+	t.Helper()
+	b, err := secret.New(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vkBuf.Close()
-	vk := vkBuf.Bytes()
-	if _, err := rand.Read(vk); err != nil {
+	t.Cleanup(func() { b.Close() })
+	if _, err := rand.Read(b.Bytes()); err != nil {
 		t.Fatal(err)
 	}
+	return b.Bytes()
+}
+
+func migrateVolume(t *testing.T, bin, via string) {
+	s := keytest.Session(t)
+	state := t.TempDir()
+	vk := lockedRandom(t, 64)
+	// 55 bytes: SHA-256 reads the 64-byte buffer it derives keys from
+	// in place, and copies nothing of the master key into its own state.
+	umk := lockedRandom(t, 55)
 	hexBuf, err := secret.New(128)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hexBuf.Close()
 	hex.Encode(hexBuf.Bytes(), vk)
-	locked := [][]byte{vk, hexBuf.Bytes()}
-	patterns := [][]byte{vk, hexBuf.Bytes()[:64], hexBuf.Bytes()[64:]}
+	locked := [][]byte{vk, umk, hexBuf.Bytes()}
+	patterns := [][]byte{vk, umk, hexBuf.Bytes()[:64], hexBuf.Bytes()[64:]}
 
 	// Before: a plain dm-crypt volume under a key file.
 	keyFile := writeSecretFile(t, state, "legacy.key", vk)
@@ -258,7 +275,37 @@ func TestDMCryptMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, b, err := encrypted.Import(s, "kernkeys-test:vol-mig", vk, encrypted.ImportOptions{Master: encrypted.Master{Kind: encrypted.TrustedMaster, Name: kmkDesc}})
+	to := encrypted.Master{Kind: encrypted.TrustedMaster, Name: kmkDesc}
+	const desc = "kernkeys-test:vol-mig"
+	var k keyring.Key
+	var b *encrypted.Blob
+	switch via {
+	case "Import":
+		k, b, err = encrypted.Import(s, desc, vk, encrypted.ImportOptions{Master: to})
+	case "Migrate":
+		// The key as it was kept before: sealed under a user master.
+		user := encrypted.Master{Kind: encrypted.UserMaster, Name: "kernkeys-test:umk"}
+		var uk keyring.Key
+		var old *encrypted.Blob
+		if uk, err = s.Add("user", user.Name, umk); err != nil {
+			t.Fatal(err)
+		}
+		if old, err = encrypted.Seal(vk, encrypted.SealOptions{MasterKey: umk, Master: user}); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.WriteFile(filepath.Join(state, "old.blob")); err != nil {
+			t.Fatal(err)
+		}
+		if k, b, err = encrypted.Migrate(s, desc, old, encrypted.MigrateOptions{To: to}); err != nil {
+			t.Fatal(err)
+		}
+		if err := uk.Revoke(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unlink(uk); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,15 +319,15 @@ func TestDMCryptMigrate(t *testing.T) {
 	destroyFile(t, keyFile)
 
 	// After: the same data through the volume keyed by the encrypted key.
-	r = runBin(t, bin, nil, false, "map", "--name", name, "--device", dev, "--key-ref", ":64:encrypted:kernkeys-test:vol-mig", "--blob", blob)
+	r = runBin(t, bin, nil, false, "map", "--name", name, "--device", dev, "--key-ref", ":64:encrypted:"+desc, "--blob", blob)
 	want(t, r, 0, "loaded the volume key as encrypted key", "is gone")
 	path, _ = mapped(t, name)
 	if !bytes.Equal(readDev(t, path, len(data)), data) {
-		t.Fatal("the volume keyed by the imported encrypted key does not read the data written under the clear key")
+		t.Fatal("the volume keyed by the migrated encrypted key does not read the data written under the clear key")
 	}
 
 	if found := keytest.FindInMemory(t, patterns, locked...); len(found) > 0 {
-		t.Errorf("the clear volume key is still in this process's memory: %v", found)
+		t.Errorf("the clear volume key or user master is still in this process's memory: %v", found)
 	}
 	err = filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -291,7 +338,7 @@ func TestDMCryptMigrate(t *testing.T) {
 			return err
 		}
 		lower := bytes.ToLower(content) // hex in either case
-		if bytes.Contains(content, vk) || bytes.Contains(lower, patterns[1]) || bytes.Contains(lower, patterns[2]) {
+		if bytes.Contains(content, vk) || bytes.Contains(lower, patterns[2]) || bytes.Contains(lower, patterns[3]) {
 			t.Errorf("%s holds the clear volume key", p)
 		}
 		return nil
