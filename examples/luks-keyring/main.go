@@ -5,9 +5,13 @@
 //	luks-keyring passphrase-add    --desc my:key [--keyring @u]     < passphrase
 //	luks-keyring passphrase-read   --desc my:key [--print]
 //	luks-keyring passphrase-remove --desc my:key [--keyring @u] [--revoke]
-//	luks-keyring volume-key        --desc cryptsetup:UUID [--size 64] [--key-file FILE|-]
+//	luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
 //	luks-keyring possession-demo
 //	luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
+//	luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
+//	                   [--cipher aes-xts-plain64] [--offset SECTORS] [--sectors N]
+//	luks-keyring table --name NAME
+//	luks-keyring unmap --name NAME
 //
 // passphrase-add stores a keyslot passphrase, read from standard input
 // exactly as given (as `keyctl padd user my:key @u` does; never from the
@@ -38,12 +42,29 @@
 // the process. dm-crypt takes it as ":<size>:encrypted:<description>"
 // (Linux 5.9 and later).
 //
+// map does for real what cryptsetup does to activate a volume: on a
+// goroutine locked to its own OS thread it loads the volume key into that
+// thread's keyring (a logon or user key from --key-file, an encrypted key
+// from its blob with --blob, a trusted key from its blob with
+// --trusted-blob; with none of them the key must already be reachable from
+// the process's keyrings), and from the same thread creates the
+// device-mapper device NAME with one dm-crypt target whose key is the
+// reference --key-ref, ":<size>:<type>:<description>", and activates it.
+// dm-crypt looks the key up with request_key(2) from the thread that loads
+// the table, copies it into the kernel's crypto layer, and keeps only the
+// reference: the table (the table command, `dmsetup table`) shows it, never
+// the key. The thread then exits, its keyring and the key with it, and the
+// volume stays mapped at /dev/dm-<minor>. unmap removes the device. These
+// three need CAP_SYS_ADMIN and a kernel with device-mapper and dm-crypt;
+// the device-mapper ioctls are in dm_linux.go.
+//
 // Everything that touches @t runs on a goroutine locked to its own OS
 // thread (keyring.OnThread), which exits afterwards. Key material is read
 // into byte slices that are wiped after use, and never printed.
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"flag"
@@ -52,11 +73,13 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kernkeys/kernkeys/encrypted"
 	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/keytypes"
+	"github.com/kernkeys/kernkeys/trusted"
 )
 
 func main() {
@@ -81,15 +104,20 @@ const usage = `usage:
   luks-keyring passphrase-add    --desc my:key [--keyring @u]     < passphrase
   luks-keyring passphrase-read   --desc my:key [--print]
   luks-keyring passphrase-remove --desc my:key [--keyring @u] [--revoke]
-  luks-keyring volume-key        --desc cryptsetup:UUID [--size 64] [--key-file FILE|-]
+  luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
   luks-keyring possession-demo
   luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
+  luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
+                     [--cipher aes-xts-plain64] [--offset SECTORS] [--sectors N]
+  luks-keyring table --name NAME
+  luks-keyring unmap --name NAME
 
 passphrase-add reads the passphrase from standard input exactly as given
 (use printf or echo -n), never from the command line. passphrase-read finds
 the key as cryptsetup does (request_key from this process's keyrings) and
 prints its length; --print writes the passphrase itself, and nothing else,
-to standard output. No other command prints key material.`
+to standard output. No other command prints key material. map, table and
+unmap need CAP_SYS_ADMIN and a kernel with device-mapper and dm-crypt.`
 
 // cmd holds the parsed flags of one command and where it writes.
 type cmd struct {
@@ -99,6 +127,9 @@ type cmd struct {
 	desc, ring, keyFile, master, blob string
 	size                              int
 	print, revoke, load               bool
+
+	name, device, keyRef, trustedBlob, cipher string
+	offset, sectors                           uint64
 }
 
 // keyringFlag returns the keyring --keyring names (keyring.ParseID's
@@ -137,6 +168,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.BoolVar(&c.print, "print", false, "write the passphrase to standard output")
 	fs.BoolVar(&c.revoke, "revoke", false, "revoke the key instead of unlinking it")
 	fs.BoolVar(&c.load, "load", false, "load the key from the blob instead of creating it")
+	fs.StringVar(&c.name, "name", "", "device-mapper device name")
+	fs.StringVar(&c.device, "device", "", "the block device holding the encrypted data")
+	fs.StringVar(&c.keyRef, "key-ref", "", "dm-crypt key reference :SIZE:TYPE:DESC")
+	fs.StringVar(&c.trustedBlob, "trusted-blob", "", "trusted key blob file (hex)")
+	fs.StringVar(&c.cipher, "cipher", "aes-xts-plain64", "dm-crypt cipher")
+	fs.Uint64Var(&c.offset, "offset", 0, "first sector of the data on --device")
+	fs.Uint64Var(&c.sectors, "sectors", 0, "sectors to map; 0: to the end of --device")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError(err.Error() + "\n" + usage)
 	}
@@ -183,6 +221,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return usageError("never-in-clear needs --master, --desc and --blob\n" + usage)
 		}
 		return c.neverInClear()
+	case "map":
+		if c.name == "" || c.device == "" || c.keyRef == "" {
+			return usageError("map needs --name, --device and --key-ref\n" + usage)
+		}
+		return c.mapVolume()
+	case "table", "unmap":
+		if c.name == "" {
+			return usageError(args[0] + " needs --name\n" + usage)
+		}
+		if args[0] == "table" {
+			return c.table()
+		}
+		if err := dmRemove(c.name); err != nil {
+			return err
+		}
+		c.say("removed device-mapper device %s", c.name)
+		return nil
 	}
 	return usageError("unknown command " + strconv.Quote(args[0]) + "\n" + usage)
 }
@@ -304,12 +359,8 @@ func (c *cmd) volumeKey() error {
 	var vk []byte
 	if c.keyFile != "" {
 		var err error
-		if vk, err = readSecretFile(c.keyFile, c.stdin, keytypes.MaxUserPayload); err != nil {
+		if vk, err = c.readVolumeKey(c.size); err != nil {
 			return err
-		}
-		if len(vk) != c.size {
-			keyring.Wipe(vk)
-			return fmt.Errorf("the volume key holds %d bytes, not --size %d", len(vk), c.size)
 		}
 	} else {
 		vk = make([]byte, c.size)
@@ -322,7 +373,7 @@ func (c *cmd) volumeKey() error {
 	if err := spec.Validate(c.desc); err != nil {
 		return err
 	}
-	ref := ":" + strconv.Itoa(c.size) + ":logon:" + c.desc
+	ref := keyRef{size: c.size, typ: "logon", desc: c.desc}
 
 	var k keyring.Key
 	err := keyring.OnThread(func() error {
@@ -368,6 +419,20 @@ func (c *cmd) volumeKey() error {
 	c.say("  logon key %v is gone (describe: key not found), as cryptsetup's volume key is once it exits;", k)
 	c.say("  dm-crypt keeps its own copy in the kernel crypto layer")
 	return nil
+}
+
+// readVolumeKey reads a volume key of exactly size bytes from --key-file.
+// The caller wipes it.
+func (c *cmd) readVolumeKey(size int) ([]byte, error) {
+	vk, err := readSecretFile(c.keyFile, c.stdin, keytypes.MaxUserPayload)
+	if err != nil {
+		return nil, err
+	}
+	if len(vk) != size {
+		keyring.Wipe(vk)
+		return nil, fmt.Errorf("the volume key holds %d bytes, not %d", len(vk), size)
+	}
+	return vk, nil
 }
 
 // waitGone waits until k no longer exists: the kernel's garbage collector
@@ -595,6 +660,175 @@ func (c *cmd) sayWhere(ring keyring.Keyring) {
 	if ring == keyring.Thread() {
 		c.say("(the key is in this thread's keyring and dies with it; --load brings it back from the blob)")
 	}
+}
+
+// ---- dm-crypt for real: map, table, unmap ----
+
+// keyRef is a dm-crypt key reference, ":<size>:<type>:<description>"
+// (drivers/md/dm-crypt.c, crypt_set_keyring_key): the key is a size-byte
+// key of type logon or user (the payload), encrypted (the decrypted data;
+// CONFIG_ENCRYPTED_KEYS, Linux 5.9) or trusted (the unsealed key;
+// CONFIG_TRUSTED_KEYS, Linux 5.9).
+type keyRef struct {
+	size      int
+	typ, desc string
+}
+
+func (r keyRef) String() string { return ":" + strconv.Itoa(r.size) + ":" + r.typ + ":" + r.desc }
+
+// parseKeyRef parses a key reference as dm-crypt does, and refuses what
+// it would: whitespace anywhere (a table line is split at it), an empty
+// description, another type.
+func parseKeyRef(s string) (keyRef, error) {
+	bad := func(why string) (keyRef, error) {
+		return keyRef{}, usageError("--key-ref " + strconv.Quote(s) + ": " + why)
+	}
+	rest, ok := strings.CutPrefix(s, ":")
+	if !ok {
+		return bad("want :SIZE:TYPE:DESC")
+	}
+	size, rest, _ := strings.Cut(rest, ":")
+	typ, desc, _ := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(size)
+	switch {
+	case err != nil || n < 1:
+		return bad("SIZE must be a number of bytes")
+	case desc == "":
+		return bad("want :SIZE:TYPE:DESC")
+	case strings.ContainsAny(desc, " \t\n\v\f\r"):
+		return bad("dm-crypt refuses whitespace in a key reference")
+	}
+	switch typ {
+	case "logon", "user", "encrypted", "trusted":
+		return keyRef{size: n, typ: typ, desc: desc}, nil
+	}
+	return bad("TYPE must be logon, user, encrypted or trusted")
+}
+
+func (c *cmd) mapVolume() error {
+	ref, err := parseKeyRef(c.keyRef)
+	if err != nil {
+		return err
+	}
+	sources := 0
+	for _, f := range []string{c.keyFile, c.blob, c.trustedBlob} {
+		if f != "" {
+			sources++
+		}
+	}
+	switch {
+	case sources > 1:
+		return usageError("map takes at most one of --key-file, --blob and --trusted-blob\n" + usage)
+	case c.keyFile != "" && ref.typ != "logon" && ref.typ != "user",
+		c.blob != "" && ref.typ != "encrypted",
+		c.trustedBlob != "" && ref.typ != "trusted":
+		return usageError("--key-ref's TYPE must be logon or user with --key-file, encrypted with --blob, trusted with --trusted-blob")
+	}
+	sectors := c.sectors
+	if sectors == 0 {
+		n, err := deviceSectors(c.device)
+		if err != nil {
+			return err
+		}
+		if n <= c.offset {
+			return fmt.Errorf("%s has %d sectors, none after --offset %d", c.device, n, c.offset)
+		}
+		sectors = n - c.offset
+	}
+	// <cipher> <key> <iv_offset> <device> <offset>
+	target := dmTarget{Length: sectors, Type: "crypt",
+		Params: fmt.Sprintf("%s %v 0 %s %d", c.cipher, ref, c.device, c.offset)}
+
+	var loaded keyring.Key
+	var minor uint32
+	err = keyring.OnThread(func() error {
+		c.say("on a goroutine locked to its own OS thread:")
+		var err error
+		if loaded, err = c.loadVolumeKey(ref); err != nil {
+			return err
+		}
+		if loaded != (keyring.Key{}) {
+			c.say("  loaded the volume key as %s key %v %q into this thread's keyring (@t)", ref.typ, loaded, ref.desc)
+		} else if _, err := keyring.Request(ref.typ, ref.desc, keyring.RequestOptions{}); err != nil {
+			return fmt.Errorf("no %s key %q is reachable from this process's keyrings, where dm-crypt looks: %w", ref.typ, ref.desc, err)
+		}
+		c.say("  loading the table from this thread: %v", target)
+		if minor, err = dmSetup(c.name, target); err != nil {
+			return err
+		}
+		c.say("  dm-crypt found the key with request_key from this thread and took its own copy")
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.table(); err != nil {
+		return err
+	}
+	if loaded == (keyring.Key{}) {
+		return nil
+	}
+	if err := waitGone(loaded, 10*time.Second); err != nil {
+		return err
+	}
+	c.say("the thread has exited: %s key %v is gone, and /dev/dm-%d still works", ref.typ, loaded, minor)
+	return nil
+}
+
+// loadVolumeKey loads the volume key that --key-file, --blob or
+// --trusted-blob names into the calling thread's keyring, and returns it;
+// with none of them, the zero Key.
+func (c *cmd) loadVolumeKey(ref keyRef) (keyring.Key, error) {
+	t := keyring.Thread()
+	switch {
+	case c.keyFile != "":
+		vk, err := c.readVolumeKey(ref.size)
+		if err != nil {
+			return keyring.Key{}, err
+		}
+		defer keyring.Wipe(vk)
+		typ := keytypes.TypeLogon
+		if ref.typ == "user" {
+			typ = keytypes.TypeUser
+		}
+		return keytypes.New(t, ref.desc, keytypes.Options{Type: typ, Payload: vk})
+	case c.blob != "":
+		b, err := encrypted.ReadFile(c.blob)
+		if err != nil {
+			return keyring.Key{}, err
+		}
+		if b.DataLen != strconv.Itoa(ref.size) {
+			return keyring.Key{}, fmt.Errorf("%s holds a %s-byte key, not %d", c.blob, b.DataLen, ref.size)
+		}
+		return encrypted.Load(t, ref.desc, b)
+	case c.trustedBlob != "":
+		text, err := os.ReadFile(c.trustedBlob)
+		if err != nil {
+			return keyring.Key{}, err
+		}
+		var b trusted.Blob
+		if err := b.UnmarshalText(bytes.TrimSpace(text)); err != nil {
+			return keyring.Key{}, err
+		}
+		// A TPM 2.0 blob names its parent key; nothing else is needed to
+		// unseal one sealed without authorization or policy.
+		return trusted.Load(t, ref.desc, b, trusted.Options{})
+	}
+	return keyring.Key{}, nil
+}
+
+// table prints the live table of the device --name: a key reference
+// shows as it was given, the key itself never.
+func (c *cmd) table() error {
+	minor, ts, err := dmTable(c.name)
+	if err != nil {
+		return err
+	}
+	c.say("%s is /dev/dm-%d", c.name, minor)
+	for _, t := range ts {
+		c.say("table: %v", t)
+	}
+	return nil
 }
 
 // ---- files and secrets ----

@@ -82,7 +82,7 @@ func want(t *testing.T, r result, code int, texts ...string) {
 func TestUsage(t *testing.T) {
 	bin := keytest.Build(t, ".")
 	want(t, runBin(t, bin, nil, false, "--help"), 0, "passphrase-add", "passphrase-read", "passphrase-remove",
-		"volume-key", "possession-demo", "never-in-clear")
+		"volume-key", "possession-demo", "never-in-clear", "map", "table", "unmap")
 	want(t, runBin(t, bin, nil, false), 2, "usage:")
 	for _, args := range [][]string{
 		{"frobnicate"},
@@ -92,6 +92,16 @@ func TestUsage(t *testing.T) {
 		{"volume-key", "--desc", "a:b", "--size", "0"},
 		{"never-in-clear", "--master", "user:kmk", "--desc", "d"},
 		{"never-in-clear", "--master", "logon:kmk", "--desc", "d", "--blob", "f"},
+		{"map", "--name", "v", "--device", "/dev/null"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", "64:logon:a:b"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":0:logon:a:b"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:asymmetric:a"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:a b"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:a:b", "--blob", "f"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:encrypted:a", "--key-file", "f", "--blob", "g"},
+		{"table"},
+		{"unmap", "extra"},
 	} {
 		if r := runBin(t, bin, nil, false, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%v", args, r.code, r)
