@@ -302,7 +302,9 @@ func (w *nfitWorld) lock() {
 // reprobe unbinds the DIMM's driver if it is bound and binds it again; the
 // probe unlocks a locked DIMM with the key that the kernel's request_key
 // finds from this thread. A probe that cannot unlock may fail, which bind
-// reports: the test looks at the state instead.
+// reports: the test looks at the state instead. A request_key that finds
+// nothing leaves a negative key in the session, which would hide the key
+// that a later load-keys puts in @u: the session is emptied but for @u.
 func (w *nfitWorld) reprobe() {
 	w.t.Helper()
 	const drv = "/sys/bus/nd/drivers/nvdimm/"
@@ -311,6 +313,12 @@ func (w *nfitWorld) reprobe() {
 	}
 	if err := os.WriteFile(drv+"bind", []byte(w.d.name), 0); err != nil {
 		w.t.Logf("binding %s: %v", w.d.name, err)
+	}
+	if err := w.s.Clear(); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.s.Link(keyring.User().Key); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
