@@ -3,34 +3,64 @@
 // Command vm runs kernkeys' tests on a second, fully-featured kernel: one
 // with trusted keys on a (software) TPM 2.0, big_key, DH operations, key
 // notifications, user-provided decrypted data for encrypted keys and
-// PKCS#8 private keys, none of which the host kernel has.
+// PKCS#8 private keys, none of which the host kernel has; and for the
+// NVDIMM and LUKS examples, nfit_test's emulated NVDIMMs with Intel DSM
+// security, device-mapper with dm-crypt, and loop devices.
 //
 //	go run ./vm                         # every package's tests
 //	go run ./vm -run TestTrusted ./trusted
 //
 // It builds the kernel from Debian's linux-source with vm/kernel.config
-// (cached outside the repository, keyed by the fragment and the source
-// version; the first build takes about 5 minutes on 2 cores), compiles each
-// package's test binary on the host, starts a fresh swtpm, and boots the
-// kernel under qemu with the host's root filesystem shared read-only over
-// virtio-9p: the guest is the host's userland (keyctl, request-key, the Go
-// toolchain for tests that build helpers) on the VM's kernel. The guest's
-// /init (vm/guest) runs the binaries in their package directories and
+// and nfit_test (tools/testing/nvdimm) as modules against it (cached
+// outside the repository, keyed by the fragment, the source version and
+// the build recipe; the first build takes about 15 minutes on 2 cores),
+// compiles each package's test binary on the host, starts a fresh swtpm,
+// and boots the kernel under qemu with the host's root filesystem shared
+// read-only over virtio-9p: the guest is the host's userland (keyctl,
+// request-key, ndctl, cryptsetup, the Go toolchain for tests that build
+// helpers) on the VM's kernel. The guest's /init (vm/guest) loads the
+// nfit_test modules, runs the binaries in their package directories and
 // writes their results back; vm prints a line per package and exits 1 if
-// any failed, or if the guest did not finish.
+// any failed, if a module did not load, or if the guest did not finish.
+//
+// One kernel config serves every test: nfit_test needs modules (its
+// config_check.c wants libnvdimm, nd_pmem, nd_btt, nfit, device_dax and
+// dax_pmem as modules, which it rebuilds with its wrappers), and the rest
+// stays built in; modules change nothing for the key tests (module
+// requests, such as key-type autoloading, go nowhere: CONFIG_MODPROBE_PATH
+// is empty), and a second config would mean a second 15-minute build and a
+// second cache entry to keep in step.
+//
+// Two boots: a test that must see the same machine boot again (blobs
+// sealed by the TPM, loaded after every key and mapping is gone) calls
+// internal/vmtest.Boot, which in the first boot returns 1 and a directory
+// under the run's work directory, and registers the test. After the first
+// boot, vm boots the guest again on the same swtpm state and runs only the
+// registered tests of each package (-test.run), where Boot returns 2 and
+// the same directory. Each boot gets its own block of results.
+//
+// The guest gives the tests (internal/vmtest documents it): the host name
+// kernkeys-vm; a writable tmpfs over /etc/ndctl/keys (ndctl's key blobs;
+// the host's root is read-only); devtmpfs nodes for /dev/mapper/control,
+// /dev/dm-N, /dev/loop-control and /dev/loopN (no udev); and in the
+// environment KERNKEYS_VM_BOOT (1 or 2), KERNKEYS_VM_STATE (the package's
+// directory that lasts across both boots) and KERNKEYS_VM_MODULES (the
+// nfit_test stack's .ko files, in load order, for tests that reload it).
 //
 // Every path means the same in the guest as on the host. The guest has its
 // own writable tmpfs on /tmp and /run (and its own /dev, /proc, /sys),
 // which hide the host's; so vm lists in the plan the host directories the
 // tests need that lie under those (the checkout, HOME, GOPATH, the module
-// cache, GOROOT, PATH entries: a clone in /tmp, say), and the guest binds
-// them back, read-only, over its tmpfs. The work directory and the Go
-// build cache, shared read-write, may be under /tmp too. Only /proc and
-// /sys cannot hold any of these: vm refuses before building anything.
+// cache, GOROOT, PATH entries, the kernel's cache entry with its modules: a
+// clone in /tmp, say), and the guest binds them back, read-only, over its
+// tmpfs. The work directory and the Go build cache, shared read-write, may
+// be under /tmp too. Only /proc and /sys cannot hold any of these: vm
+// refuses before building anything.
 //
-// Needs (Debian): qemu-system-x86 swtpm swtpm-tools, and to build the
-// kernel build-essential bc flex bison libelf-dev libssl-dev and apt access
-// to linux-source-6.1. No root is needed. KVM is not used: qemu emulates
+// Needs (Debian): qemu-system-x86 swtpm swtpm-tools (ndctl and
+// cryptsetup-bin for the tests that use them), and to build the kernel
+// build-essential bc flex bison libelf-dev libssl-dev and apt access to
+// linux-source-6.1. No root is needed. KVM is not used: qemu emulates
 // (TCG), so tests run several times slower than on the host.
 package main
 
@@ -45,10 +75,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kernkeys/kernkeys/internal/vmtest"
 	"github.com/kernkeys/kernkeys/vm/internal/plan"
 )
 
@@ -141,14 +174,22 @@ func vm(o options) (ok bool, err error) {
 			return false, err
 		}
 	}
-	env := guestEnv(gocache)
-	binds, err := guestBinds(append([]string{root}, envDirs(env)...))
+	// The cache entry's directory (made now, filled by the build) holds
+	// the modules the guest loads: shown to it like the checkout.
+	k, frag, deb, err := cachedKernel(cache, o.fragment)
+	if err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(k.Dir, 0o755); err != nil {
+		return false, err
+	}
+	env := append(guestEnv(gocache), vmtest.EnvModules+"="+strings.Join(k.Modules, string(filepath.ListSeparator)))
+	binds, err := guestBinds(append([]string{root, k.Dir}, envDirs(env)...))
 	if err != nil {
 		return false, err
 	}
 
-	image, err := kernel(o.cache, o.fragment)
-	if err != nil {
+	if err := k.build(cache, o.fragment, frag, deb); err != nil {
 		return false, err
 	}
 	work, err := os.MkdirTemp(cache, "run-")
@@ -164,18 +205,90 @@ func vm(o options) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	p.Env, p.Binds = env, binds
-	if err := plan.Write(work, p); err != nil {
-		return false, err
-	}
+	p.Binds, p.Modules, p.Hostname = binds, k.Modules, vmtest.Hostname
+	p.Tmpfs = guestTmpfs()
 	initrd := filepath.Join(work, "initrd.gz")
 	if err := buildInit(work, initrd); err != nil {
 		return false, err
 	}
-	if err := boot(work, image, initrd, gocache, o.timeout); err != nil {
-		logf("%v", err)
+	if err := setupTPM(work); err != nil {
+		return false, err
 	}
-	return report(work, p)
+	// The first boot runs p; the second, on the same TPM state, the tests
+	// that asked for it in the first (vmtest.Boot), if any.
+	ok = true
+	for n := 1; n <= 2 && len(p.Tests) > 0; n++ {
+		p.Env = append(env[:len(env):len(env)], vmtest.EnvBoot+"="+strconv.Itoa(n))
+		if err := plan.Write(work, p); err != nil {
+			return false, err
+		}
+		if err := plan.ClearResults(work); err != nil {
+			return false, err
+		}
+		if err := boot(work, k.Image, initrd, gocache, o.timeout); err != nil {
+			logf("%v", err)
+		}
+		results, err := plan.ReadResults(work)
+		if err != nil {
+			return false, err
+		}
+		if !report(n, p, results) {
+			ok = false
+		}
+		if p, err = secondBoot(work, p, o); err != nil {
+			return false, err
+		}
+	}
+	if ok {
+		fmt.Printf("PASS (on the VM kernel)\n")
+	} else {
+		fmt.Printf("FAIL\n")
+	}
+	return ok, nil
+}
+
+// stateDir is the directory of a package's test binary that lasts from
+// the first boot to the second (vmtest.EnvState).
+func stateDir(work, pkg string) string {
+	return filepath.Join(work, "state", strings.ReplaceAll(pkg, "/", "_"))
+}
+
+// testArgs are the test binaries' flags.
+func testArgs(run string, verbose bool) []string {
+	args := []string{"-test.count=1", "-test.timeout=15m"}
+	if run != "" {
+		args = append(args, "-test.run="+run)
+	}
+	if verbose {
+		args = append(args, "-test.v")
+	}
+	return args
+}
+
+// secondBoot returns the plan of the second boot after first: the tests
+// that registered for it (vmtest.Boot), in each package's state directory,
+// and only those.
+func secondBoot(work string, first *plan.Plan, o options) (*plan.Plan, error) {
+	second := *first
+	second.Tests = nil
+	for _, t := range first.Tests {
+		b, err := os.ReadFile(filepath.Join(stateDir(work, t.Package), vmtest.SecondBootFile))
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		names := strings.Fields(string(b))
+		sort.Strings(names)
+		names = slices.Compact(names)
+		for i, n := range names {
+			names[i] = regexp.QuoteMeta(n)
+		}
+		t.Args = testArgs("^("+strings.Join(names, "|")+")$", o.verbose)
+		second.Tests = append(second.Tests, t)
+	}
+	return &second, nil
 }
 
 // buildPlan compiles the test binary of every package in o.pkgs that has
@@ -186,13 +299,7 @@ func buildPlan(work string, o options) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-test.count=1", "-test.timeout=15m"}
-	if o.run != "" {
-		args = append(args, "-test.run="+o.run)
-	}
-	if o.verbose {
-		args = append(args, "-test.v")
-	}
+	args := testArgs(o.run, o.verbose)
 	p := &plan.Plan{}
 	bin := filepath.Join(work, "bin")
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -205,7 +312,12 @@ func buildPlan(work string, o options) (*plan.Plan, error) {
 		if err := command("", "go", "test", "-c", "-o", exe, f[0]); err != nil {
 			return nil, err
 		}
-		p.Tests = append(p.Tests, plan.Test{Package: f[0], Binary: exe, Dir: f[1], Args: args})
+		state := stateDir(work, f[0])
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			return nil, err
+		}
+		p.Tests = append(p.Tests, plan.Test{Package: f[0], Binary: exe, Dir: f[1], Args: args,
+			Env: []string{vmtest.EnvState + "=" + state}})
 	}
 	if len(p.Tests) == 0 {
 		return nil, fmt.Errorf("no package in %s has tests", strings.Join(o.pkgs, " "))
@@ -297,6 +409,19 @@ func guestBinds(dirs []string) ([]plan.Bind, error) {
 	return out, nil
 }
 
+// guestTmpfs lists the directories of the host's root that the guest
+// covers with a writable tmpfs: ndctl's key directory (where ndctl keeps
+// the blobs of the DIMMs' passphrase keys), if ndctl is installed.
+func guestTmpfs() []string {
+	var dirs []string
+	for _, d := range []string{vmtest.NdctlKeys} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
 // sharable says why the guest cannot see the host's path, if it cannot:
 // it mounts proc and sysfs over /proc and /sys, where no directory can be
 // made to bind onto.
@@ -337,19 +462,22 @@ func buildInit(work, initrd string) error {
 	return initramfs(initrd, b)
 }
 
-// boot starts a fresh swtpm and boots the kernel under qemu, copying the
-// console to stdout and to work/console.log, until the guest powers off or
-// timeout passes.
-func boot(work, image, initrd, gocache string, timeout time.Duration) error {
+// setupTPM makes a fresh TPM state in work/tpm, which both boots use.
+func setupTPM(work string) error {
 	tpm := filepath.Join(work, "tpm")
 	if err := os.MkdirAll(tpm, 0o700); err != nil {
 		return err
 	}
 	// --create-spk persists a storage primary key at 0x81000001: the
 	// parent handle trusted keys need on TPM 2.0.
-	if err := command("", "swtpm_setup", "--tpm2", "--tpmstate", tpm, "--create-spk", "--overwrite"); err != nil {
-		return err
-	}
+	return command("", "swtpm_setup", "--tpm2", "--tpmstate", tpm, "--create-spk", "--overwrite")
+}
+
+// boot starts swtpm on the TPM state of setupTPM and boots the kernel
+// under qemu, copying the console to stdout and to work/console.log, until
+// the guest powers off or timeout passes.
+func boot(work, image, initrd, gocache string, timeout time.Duration) error {
+	tpm := filepath.Join(work, "tpm")
 	sock := filepath.Join(tpm, "sock")
 	pidfile := filepath.Join(tpm, "pid")
 	if err := command("", "swtpm", "socket", "--tpm2", "--tpmstate", "dir="+tpm,
@@ -385,7 +513,7 @@ func boot(work, image, initrd, gocache string, timeout time.Duration) error {
 	}
 	args = append(args, "-append", cmdline)
 
-	console, err := os.Create(filepath.Join(work, "console.log"))
+	console, err := os.OpenFile(filepath.Join(work, "console.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
@@ -407,20 +535,21 @@ func boot(work, image, initrd, gocache string, timeout time.Duration) error {
 	return nil
 }
 
-// report prints a line per package and whether all of p ran and passed.
-func report(work string, p *plan.Plan) (bool, error) {
-	results, err := plan.ReadResults(work)
-	if err != nil {
-		return false, err
-	}
+// report prints a line per package of boot n's plan p (and one for the
+// modules if they failed to load) and whether all of p ran and passed.
+func report(n int, p *plan.Plan, results []plan.Result) bool {
 	got := map[string]plan.Result{}
 	for _, r := range results {
 		got[r.Package] = r
 	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "\n=== VM results\n")
+	fmt.Fprintf(w, "\n=== VM results, boot %d\n", n)
 	ok := true
+	if r, failed := got[plan.ModulesResult]; failed {
+		ok = false
+		fmt.Fprintf(w, "FAIL \t%s\t(%s)\n", r.Package, r.Error)
+	}
 	for _, t := range p.Tests {
 		r, ran := got[t.Package]
 		switch {
@@ -434,12 +563,7 @@ func report(work string, p *plan.Plan) (bool, error) {
 			fmt.Fprintf(w, "FAIL \t%s\t%.1fs\t(%s)\n", t.Package, r.Seconds, r.Error)
 		}
 	}
-	if ok {
-		fmt.Fprintf(w, "PASS (all %d packages, on the VM kernel)\n", len(p.Tests))
-	} else {
-		fmt.Fprintf(w, "FAIL\n")
-	}
-	return ok, nil
+	return ok
 }
 
 func killPidfile(path string) {

@@ -22,7 +22,14 @@
 // uncovered view of the host's root, creates each path in its own
 // filesystem and bind-mounts the host's directory there, read-only. The
 // work directory and Go build cache may be under /tmp too: their mount
-// points are made the same way.
+// points are made the same way. The plan's Tmpfs directories (ndctl's key
+// directory) get a writable tmpfs each.
+//
+// Once in the new root, /init sets the plan's hostname (ndctl and
+// cryptsetup put it in what they write) and loads the plan's modules
+// (nfit_test's stack) in order with finit_module: the guest has no kmod,
+// and the kernel asks no modprobe (CONFIG_MODPROBE_PATH is empty). A module
+// that fails to load is a failed result of its own; the tests run anyway.
 package main
 
 import (
@@ -34,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kernkeys/kernkeys/internal/kmod"
 	"github.com/kernkeys/kernkeys/vm/internal/plan"
 )
 
@@ -111,6 +119,13 @@ func run() error {
 			return err
 		}
 	}
+	// Scratch space over directories of the host's read-only root that
+	// the tools the tests run write to (ndctl's key blobs).
+	for _, d := range p.Tmpfs {
+		if err := mount("tmpfs", newroot+d, "tmpfs", 0, "mode=0755"); err != nil {
+			return err
+		}
+	}
 	// Last, the writable shares, at their host paths (real paths: no
 	// symlink to follow), over anything above.
 	rw := []struct{ tag, dir string }{{"work", work}}
@@ -143,7 +158,19 @@ func run() error {
 		return err
 	}
 
+	if err := syscall.Sethostname([]byte(p.Hostname)); err != nil {
+		return fmt.Errorf("sethostname: %w", err)
+	}
 	var results []plan.Result
+	// A module that does not load fails the run, but the tests still
+	// run: those that need it fail and say so, the others can pass.
+	if err := kmod.Load(p.Modules...); err != nil {
+		fmt.Fprintf(os.Stderr, "kernkeys-vm guest: loading the modules: %v\n", err)
+		results = append(results, plan.Result{Package: plan.ModulesResult, Error: err.Error()})
+		if err := plan.WriteResults(work, results); err != nil {
+			return err
+		}
+	}
 	for _, t := range p.Tests {
 		results = append(results, runTest(p, t))
 		// Written after every package: a hung or crashed guest still
@@ -162,7 +189,7 @@ func runTest(p *plan.Plan, t plan.Test) plan.Result {
 	start := time.Now()
 	cmd := exec.Command(t.Binary, t.Args...)
 	cmd.Dir = t.Dir
-	cmd.Env = p.Env
+	cmd.Env = append(p.Env[:len(p.Env):len(p.Env)], t.Env...)
 	var tail tailWriter
 	cmd.Stdout = &tail
 	cmd.Stderr = &tail

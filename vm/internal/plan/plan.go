@@ -21,10 +21,17 @@ const (
 
 // Plan is what the guest runs.
 type Plan struct {
-	Env   []string // the test binaries' whole environment
-	Binds []Bind   // host directories to show again under the guest's own mounts
-	Tests []Test
+	Env      []string // the test binaries' environment (each Test adds its own)
+	Binds    []Bind   // host directories to show again under the guest's own mounts
+	Tmpfs    []string // directories of the host's root the guest covers with a writable tmpfs
+	Hostname string
+	Modules  []string // .ko files the guest loads, in order, before any test
+	Tests    []Test
 }
+
+// ModulesResult is the Package of the Result the guest writes when a
+// module of Plan.Modules fails to load.
+const ModulesResult = "(loading the modules)"
 
 // Covered are the directories the guest mounts its own filesystems on
 // (proc, sysfs, devtmpfs, a tmpfs on /tmp and /run), hiding the host's
@@ -57,6 +64,7 @@ type Test struct {
 	Binary  string   // absolute path, valid on the host and in the guest
 	Dir     string   // the package's source directory, the binary's cwd
 	Args    []string // -test.* flags
+	Env     []string // added to Plan.Env for this binary
 }
 
 // Result is one package's outcome.
@@ -85,6 +93,15 @@ func Read(dir string) (*Plan, error) {
 // WriteResults stores the results so far in the work directory dir.
 func WriteResults(dir string, r []Result) error {
 	return writeJSON(filepath.Join(dir, resultsFile), r)
+}
+
+// ClearResults removes the results from the work directory dir, if any.
+func ClearResults(dir string) error {
+	err := os.Remove(filepath.Join(dir, resultsFile))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
 }
 
 // ReadResults loads the results from the work directory dir; none if the
