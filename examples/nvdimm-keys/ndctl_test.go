@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/internal/vmtest"
 )
 
 // ndctlKeyDir is where ndctl keeps its blobs: fixed when it is built
 // (NDCTL_KEYS_DIR; only load-keys takes another). The VM mounts a tmpfs
 // there.
-const ndctlKeyDir = "/etc/ndctl/keys"
+const ndctlKeyDir = vmtest.NdctlKeys
 
 // ndctl runs ndctl from the test's thread, whose session links @u.
 func (w *nfitWorld) ndctl(args ...string) (string, error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kernkeys/kernkeys/encrypted"
 	"github.com/kernkeys/kernkeys/internal/keytest"
+	"github.com/kernkeys/kernkeys/internal/vmtest"
 	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/trusted"
 )
@@ -30,7 +31,7 @@ import (
 // drivers/acpi/nfit/intel.c as Intel DIMMs do; the emulator holds the
 // passphrases. Each test has a DIMM of its own, so that none meets
 // another's passphrases; freeze, which lasts until nfit_test is reloaded,
-// gets the last one.
+// gets the last one, and reloads nfit_test when it ends.
 //
 // The security attribute is root's, so these tests run in the initial user
 // namespace and keep the keys in the real @u, which they leave as they
@@ -39,9 +40,6 @@ import (
 // of the attribute possesses, and unlocks a DIMM at probe with a
 // request_key from the probing task, here the test writing the driver's
 // bind file.
-
-// nfitBus is the emulator's platform device.
-const nfitBus = "/sys/devices/platform/nfit_test.0"
 
 // The tests' DIMMs, in nfit_test's order (test_dimm0 to test_dimm4).
 const (
@@ -70,21 +68,18 @@ type nfitDimm struct {
 // command), or skips the test where the kernel has no nfit_test.0.
 func nfitDimms(t *testing.T) []nfitDimm {
 	t.Helper()
-	if _, err := os.Stat(nfitBus); errors.Is(err, fs.ErrNotExist) {
-		t.Skip("no nfit_test.0: the kernel has no NVDIMM emulator (tools/testing/nvdimm's nfit_test module); go run ./vm ./examples/nvdimm-keys has it")
-	}
-	regions, _ := filepath.Glob(nfitBus + "/ndbus*/region*")
+	mems := vmtest.NeedNfitTest(t)
+	regions, _ := filepath.Glob(filepath.Join(filepath.Dir(mems[0]), "region*"))
 	for _, r := range regions {
 		if _, err := os.Stat(filepath.Join(r, "driver")); err == nil {
 			sysfsWrite(t, filepath.Join(r, "driver", "unbind"), filepath.Base(r))
 		}
 	}
 	byHandle := map[uint64]string{}
-	tests, _ := filepath.Glob(nfitBus + "/nfit_test_dimm/test_dimm*")
+	tests, _ := filepath.Glob(filepath.Join(vmtest.NfitTestDevice, "nfit_test_dimm", "test_dimm*"))
 	for _, td := range tests {
 		byHandle[readHandle(t, filepath.Join(td, "handle"))] = td
 	}
-	mems, _ := filepath.Glob(nfitBus + "/ndbus*/nmem*")
 	var dimms []nfitDimm
 	for _, m := range mems {
 		name := filepath.Base(m)
@@ -447,9 +442,11 @@ func TestNfit(t *testing.T) {
 }
 
 // Freeze, on a DIMM of its own: the DIMM refuses every command until
-// nfit_test is reloaded, and the command keeps the blob.
+// nfit_test is reloaded, which the test does last, and the command keeps
+// the blob.
 func TestNfitFreeze(t *testing.T) {
 	w := newNfit(t, dimmFreeze, "user", "kktest-nvdimm-kek", "")
+	t.Cleanup(func() { vmtest.ReloadNfitTest(t) })
 	name := w.d.name
 	w.ok("setup-passphrase", "--dimm", name, "--key-handle", w.kek.String())
 	b := w.blob("nvdimm")
