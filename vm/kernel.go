@@ -108,7 +108,7 @@ func (k *builtKernel) build(cache, fragment string, frag []byte, deb string) err
 		return err
 	}
 	jobs := fmt.Sprintf("-j%d", runtime.NumCPU())
-	logf("kernel: building bzImage and modules (about 10 minutes on 2 cores the first time)")
+	logf("kernel: building bzImage and modules (the first time, about 20 minutes of CPU: 10 on 2 idle cores)")
 	if err := command(tree, "make", "-s", jobs, "bzImage", "modules"); err != nil {
 		return err
 	}

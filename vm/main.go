@@ -13,12 +13,12 @@
 // It builds the kernel from Debian's linux-source with vm/kernel.config
 // and nfit_test (tools/testing/nvdimm) as modules against it (cached
 // outside the repository, keyed by the fragment, the source version and
-// the build recipe; the first build takes about 15 minutes on 2 cores),
-// compiles each package's test binary on the host, starts a fresh swtpm,
-// and boots the kernel under qemu with the host's root filesystem shared
-// read-only over virtio-9p: the guest is the host's userland (keyctl,
-// request-key, ndctl, cryptsetup, the Go toolchain for tests that build
-// helpers) on the VM's kernel. The guest's /init (vm/guest) loads the
+// the build recipe; the first build takes about 20 minutes of CPU, 10 on
+// 2 idle cores), compiles each package's test binary on the host, starts a
+// fresh swtpm, and boots the kernel under qemu with the host's root
+// filesystem shared read-only over virtio-9p: the guest is the host's
+// userland (keyctl, request-key, ndctl, cryptsetup, the Go toolchain for
+// tests that build helpers) on the VM's kernel. The guest's /init (vm/guest) loads the
 // nfit_test modules, runs the binaries in their package directories and
 // writes their results back; vm prints a line per package and exits 1 if
 // any failed, if a module did not load, or if the guest did not finish.
@@ -28,7 +28,7 @@
 // dax_pmem as modules, which it rebuilds with its wrappers), and the rest
 // stays built in; modules change nothing for the key tests (module
 // requests, such as key-type autoloading, go nowhere: CONFIG_MODPROBE_PATH
-// is empty), and a second config would mean a second 15-minute build and a
+// is empty), and a second config would mean a second 10-minute build and a
 // second cache entry to keep in step.
 //
 // Two boots: a test that must see the same machine boot again (blobs

@@ -67,14 +67,28 @@ func NeedNfitTest(t testing.TB) []string {
 }
 
 // ReloadNfitTest unloads the nfit_test stack and loads it again: fresh
-// DIMMs, their security state (passphrases, a freeze) forgotten. It fails
-// the test if a module is in use (a namespace mounted or mapped, say) or
-// does not load; outside the VM it skips.
+// DIMMs, their security state (passphrases, a freeze) forgotten. It
+// disables the buses' regions (and so their namespaces) first. It fails
+// the test if a module is still in use (a namespace's block device open,
+// say) or does not load; outside the VM it skips.
 func ReloadNfitTest(t testing.TB) {
 	t.Helper()
 	mods := os.Getenv(EnvModules)
 	if mods == "" {
 		Need(t, nfitFeature, errors.New("no "+EnvModules+" in the environment"))
+	}
+	// An enabled region pins its bus's provider, nfit_test
+	// (drivers/nvdimm/bus.c, to_bus_provider): unbind them first, which
+	// also tears down their namespaces.
+	regions, _ := filepath.Glob("/sys/bus/platform/devices/nfit_test.*/ndbus*/region*")
+	for _, r := range regions {
+		unbind := filepath.Join(r, "driver", "unbind")
+		if _, err := os.Stat(unbind); err != nil {
+			continue // not bound to a driver
+		}
+		if err := os.WriteFile(unbind, []byte(filepath.Base(r)), 0); err != nil {
+			t.Fatalf("disabling %s: %v", filepath.Base(r), err)
+		}
 	}
 	files := filepath.SplitList(mods)
 	if err := kmod.Unload(files...); err != nil {
