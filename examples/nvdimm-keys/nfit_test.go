@@ -445,28 +445,6 @@ func TestNfit(t *testing.T) {
 	}
 }
 
-// Freeze, on a DIMM of its own: the DIMM refuses every command until
-// nfit_test is reloaded, which the test does last, and the command keeps
-// the blob.
-func TestNfitFreeze(t *testing.T) {
-	w := newNfit(t, dimmFreeze, "user", "kktest-nvdimm-kek", "")
-	t.Cleanup(func() { vmtest.ReloadNfitTest(t) })
-	name := w.d.name
-	w.ok("setup-passphrase", "--dimm", name, "--key-handle", w.kek.String())
-	b := w.blob("nvdimm")
-	w.ok("freeze", "--dimm", name)
-	if got := w.read("frozen"); got != "1" {
-		t.Errorf("frozen: %q, want 1", got)
-	}
-	w.fails("input/output error (the DIMM's security is frozen", "update-passphrase", "--dimm", name)
-	w.fails("input/output error (the DIMM's security is frozen", "remove-passphrase", "--dimm", name)
-	if !bytes.Equal(w.blob("nvdimm"), b) {
-		t.Error("a refused command changed the blob")
-	}
-	w.wantState("unlocked")
-	w.clean()
-}
-
 // crashed runs the command with a crash after step, wants it killed, and
 // checks that no passphrase is lost: the one the DIMM has is in a stored
 // blob (or, for a setup the DIMM never saw, it has none).
@@ -573,4 +551,26 @@ func TestNfitCrash(t *testing.T) {
 	if err := os.Remove(w.blobPath("nvdimm-master", id)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Freeze, last, on the first DIMM: the DIMM refuses every command until
+// nfit_test is reloaded, which the test does when it ends, and the command
+// keeps the blob.
+func TestNfitFreeze(t *testing.T) {
+	w := newNfit(t, dimmFreeze, "user", "kktest-nvdimm-kek", "")
+	t.Cleanup(func() { vmtest.ReloadNfitTest(t) })
+	name := w.d.name
+	w.ok("setup-passphrase", "--dimm", name, "--key-handle", w.kek.String())
+	b := w.blob("nvdimm")
+	w.ok("freeze", "--dimm", name)
+	if got := w.read("frozen"); got != "1" {
+		t.Errorf("frozen: %q, want 1", got)
+	}
+	w.fails("input/output error (the DIMM's security is frozen", "update-passphrase", "--dimm", name)
+	w.fails("input/output error (the DIMM's security is frozen", "remove-passphrase", "--dimm", name)
+	if !bytes.Equal(w.blob("nvdimm"), b) {
+		t.Error("a refused command changed the blob")
+	}
+	w.wantState("unlocked")
+	w.clean()
 }
