@@ -9,6 +9,7 @@
 //	nvdimm-keys update-passphrase --dimm NMEM [--key-handle TYPE:DESC] [--master]
 //	nvdimm-keys remove-passphrase --dimm NMEM
 //	nvdimm-keys secure-erase      --dimm NMEM [--master | --overwrite]
+//	nvdimm-keys wait-overwrite    --dimm NMEM
 //	nvdimm-keys freeze            --dimm NMEM
 //	nvdimm-keys load-keys         [--dimm NMEM]
 //
@@ -95,8 +96,20 @@
 // its blob (a repeated disable that the device refuses is accepted when the
 // security attribute reads "disabled"). secure-erase writes "erase <id>" and
 // then discards the user passphrase as remove does; with --master it writes
-// "master_erase <id>" and keeps the keys, as ndctl does; with --overwrite it
-// writes "overwrite <id>" (0 without a passphrase) and keeps the key.
+// "master_erase <id>", keeps the master passphrase and discards the user
+// one, which the erase disabled (ndctl keeps its stale blob); with
+// --overwrite it writes "overwrite <id>" (0 without a passphrase) and keeps
+// the key. wait-overwrite waits until the DIMM's overwrite ends. Erase and
+// overwrite need the DIMM's regions disabled first (the kernel answers
+// EBUSY); the other commands do not.
+//
+// The kernel reads a passphrase only from an "encrypted" key of 32
+// decrypted bytes that the writer of the security attribute possesses
+// (lookup_user_key with KEY_NEED_SEARCH: the key's user permissions lack
+// search, so it must be reachable from the writer's session, as @u is
+// from a login session). At probe the kernel unlocks a locked DIMM with
+// request_key("encrypted", "nvdimm:<id>") from the probing task (modprobe,
+// or whoever writes the driver's bind file): that task too must reach @u.
 // load-keys loads every blob of this host in the key directory into @u (the
 // kek must be loaded first), leaving keys that are already there with the
 // same blob, and names DIMMs with an unfinished update.
@@ -120,6 +133,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kernkeys/kernkeys/encrypted"
 	"github.com/kernkeys/kernkeys/keyring"
@@ -148,6 +162,7 @@ const usage = `usage:
   nvdimm-keys update-passphrase --dimm NMEM [--key-handle user:DESC|trusted:DESC] [--master]
   nvdimm-keys remove-passphrase --dimm NMEM
   nvdimm-keys secure-erase      --dimm NMEM [--master | --overwrite]
+  nvdimm-keys wait-overwrite    --dimm NMEM
   nvdimm-keys freeze            --dimm NMEM
   nvdimm-keys load-keys         [--dimm NMEM]
 common flags:
@@ -203,7 +218,7 @@ func run(args []string, stdout io.Writer) error {
 	c.host = host
 	cmd := args[0]
 	switch cmd {
-	case "setup-passphrase", "update-passphrase", "remove-passphrase", "secure-erase", "freeze", "load-keys":
+	case "setup-passphrase", "update-passphrase", "remove-passphrase", "secure-erase", "wait-overwrite", "freeze", "load-keys":
 	default:
 		return usageError("unknown command " + strconv.Quote(cmd) + "\n" + usage)
 	}
@@ -237,6 +252,12 @@ func run(args []string, stdout io.Writer) error {
 		return c.remove()
 	case "secure-erase":
 		return c.erase(*overwrite)
+	case "wait-overwrite":
+		state, err := c.dimm.waitOverwrite()
+		if err == nil {
+			fmt.Fprintf(c.out, "%s: no overwrite under way; security: %s\n", c.dimm.name, state)
+		}
+		return err
 	case "freeze":
 		return c.dimm.write("freeze")
 	default:
@@ -321,9 +342,48 @@ func (d *dimm) write(cmd string) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("DIMM %s security %q: %w", d.name, strings.Fields(cmd)[0], err)
+		return fmt.Errorf("DIMM %s security %q: %w%s", d.name, strings.Fields(cmd)[0], err, refusal(err))
 	}
 	return nil
+}
+
+// refusal explains the errors with which the kernel refuses a security
+// command (drivers/nvdimm/security.c, and for Intel DIMMs and nfit_test
+// drivers/acpi/nfit/intel.c).
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, syscall.EINVAL):
+		return " (the DIMM refused the passphrase)"
+	case errors.Is(err, syscall.ENOKEY):
+		return " (the kernel found no 32-byte encrypted key of that serial that the writer possesses)"
+	case errors.Is(err, syscall.EIO):
+		return " (the DIMM's security is frozen, or in a state that refuses the command)"
+	case errors.Is(err, syscall.EBUSY):
+		return " (an overwrite is under way, or an enabled region uses the DIMM: disable its regions first)"
+	case errors.Is(err, syscall.ENXIO):
+		return " (the DIMM's security state refuses the command)"
+	case errors.Is(err, syscall.EOPNOTSUPP):
+		return " (the DIMM does not support the command in its state)"
+	}
+	return ""
+}
+
+// waitOverwrite waits for the DIMM's overwrite to end and returns the
+// security state it ends in. During an overwrite the security attribute
+// reads "overwrite" (nfit_test's fails with ENOTTY instead), and the
+// kernel polls the DIMM every 10 seconds or so.
+func (d *dimm) waitOverwrite() (string, error) {
+	for {
+		b, err := os.ReadFile(filepath.Join(d.dir, "security"))
+		state := strings.TrimSpace(string(b))
+		switch {
+		case err == nil && state != "overwrite":
+			return state, nil
+		case err != nil && !errors.Is(err, syscall.ENOTTY):
+			return "", fmt.Errorf("DIMM %s security: %w", d.name, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // state reads the security attribute: "disabled", "unlocked", "locked",
@@ -837,7 +897,13 @@ func (c *command) erase(overwrite bool) error {
 		if err := c.dimm.write(fmt.Sprintf("master_erase %d", k.ID())); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.out, "erased %s with the master passphrase\n", c.dimm.name)
+		// The erase disabled the user passphrase: its blob is stale.
+		user := *c
+		user.kind = userPass
+		if err := user.discard(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "erased %s with the master passphrase; its user passphrase is removed\n", c.dimm.name)
 		return nil
 	}
 	if err := c.dimm.write(fmt.Sprintf("erase %d", k.ID())); err != nil {

@@ -384,11 +384,6 @@ func TestCommands(t *testing.T) {
 		if got, want := w.security("nmem0"), fmt.Sprintf("overwrite %d", k2.ID()); got != want {
 			t.Errorf("security: %q, want %q", got, want)
 		}
-		w.ok("secure-erase", "--dimm", "nmem0", "--master")
-		if got, want := w.security("nmem0"), fmt.Sprintf("master_erase %d", mk1.ID()); got != want {
-			t.Errorf("security: %q, want %q", got, want)
-		}
-		w.stored("nvdimm-master", "nmem0")
 		w.ok("freeze", "--dimm", "nmem0")
 		if got := w.security("nmem0"); got != "freeze" {
 			t.Errorf("security: %q, want freeze", got)
@@ -406,6 +401,18 @@ func TestCommands(t *testing.T) {
 		w.ok("secure-erase", "--dimm", "nmem0", "--overwrite")
 		if got := w.security("nmem0"); got != "overwrite 0" {
 			t.Errorf("security: %q, want overwrite 0", got)
+		}
+
+		// A master erase keeps the master passphrase and discards the
+		// user one, which the DIMM disables.
+		w.ok("setup-passphrase", "--dimm", "nmem0", "--key-handle", "user:nvdimm-kek")
+		w.ok("secure-erase", "--dimm", "nmem0", "--master")
+		if got, want := w.security("nmem0"), fmt.Sprintf("master_erase %d", mk1.ID()); got != want {
+			t.Errorf("security: %q, want %q", got, want)
+		}
+		w.stored("nvdimm-master", "nmem0")
+		if _, err := os.Stat(w.blobPath("nvdimm", "nmem0")); !os.IsNotExist(err) || key(t, "nvdimm:nmem0") != (keyring.Key{}) {
+			t.Errorf("a master erase left the user passphrase's blob (%v) or key", err)
 		}
 
 		// A unique id from nfit/id names the keys and blobs; erase

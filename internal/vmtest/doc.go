@@ -12,10 +12,13 @@
 // # nfit_test
 //
 // tools/testing/nvdimm, built with the VM kernel, emulates a platform with
-// NVDIMMs: bus nfit_test.0 has five DIMMs (nmem devices) whose firmware
+// NVDIMMs: bus nfit_test.0 has DIMMs (nmem devices) whose firmware
 // answers Intel's DSM security commands (set and change a passphrase,
-// unlock, freeze, disable, secure erase, overwrite), and bus nfit_test.1
-// more without security. The guest loads the stack (nfit_test_iomap,
+// unlock, freeze, disable, secure erase, overwrite), security "disabled"
+// at load, and bus nfit_test.1 two more without security. nfit.c
+// describes five DIMMs on nfit_test.0, but on Linux 6.1.192 the fifth,
+// hot-added at probe through a _FIT notification, fails ("failed to
+// evaluate _FIT" in the kernel log): four are there, nmem0 to nmem3. The guest loads the stack (nfit_test_iomap,
 // libnvdimm, nd_btt, nd_pmem, nfit, device_dax, dax_pmem, nfit_test; the
 // files are in $KERNKEYS_VM_MODULES) before the tests. The DIMMs'
 // security state lives in nfit_test's memory: it lasts (a freeze, a
