@@ -24,7 +24,7 @@ import (
 
 // spk is the TPM 2.0 parent key's handle, which swtpm_setup --create-spk
 // persists.
-const spk = 0x81000001
+const spk uint32 = 0x81000001
 
 const (
 	kmkDesc = "kernkeys-test:kmk"     // the trusted master key

@@ -55,7 +55,7 @@ const (
 
 // spk is the TPM's storage key, which the VM's swtpm_setup --create-spk
 // persists: the parent of the trusted kek.
-const spk = 0x81000001
+const spk uint32 = 0x81000001
 
 // nfitDimm is one DIMM of nfit_test.0.
 type nfitDimm struct {
