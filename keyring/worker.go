@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/kernkeys/kernkeys/internal/keyctl"
 )
 
@@ -44,9 +46,9 @@ type WorkerOptions struct {
 // Use a Worker where OnThread is too slow: OnThread starts and ends an OS
 // thread for every call (60 to 70 µs on the 2-core virtual machine of
 // BENCHMARKS.md), a Worker hands the function to its thread and back. The
-// hand-over costs a microsecond or two while calls come back to back, with
+// hand-over costs under a microsecond while calls come back to back, with
 // a CPU free for each side: the thread waits for the next function, and
-// the caller for the result, by spinning for up to 20 µs before sleeping
+// the caller for the result, by spinning for some 30 µs before sleeping
 // on a futex. After a longer pause, or on a machine with no CPU to spare,
 // it costs two thread wake-ups, 28 µs a call there: less than OnThread,
 // but not free. A side whose spins go unmet sleeps at once for
@@ -57,129 +59,154 @@ type Worker struct {
 	exited  chan struct{} // closed when the thread has ended
 	session Keyring
 	tid     int         // the thread's ID, to recognise Close called on it
-	quit    atomic.Bool // set by Close and by the end of NewWorker's context
 	unlife  func() bool // unregisters stop from NewWorker's context
 
 	// The hand-over. The caller that holds turn stores fn and posts
 	// request; the thread runs fn, stores the outcome and posts done.
-	request signal
-	done    signal
-	fn      func() error
-	err     error
+	// What a poster writes (the posts, and fn or err) shares a cache
+	// line that only the poster writes; what the waiter keeps (taken)
+	// is on another: on the 2-core machine of BENCHMARKS.md each move of
+	// a line from one core to the other costs about 300 ns.
+	_           cpu.CacheLinePad
+	request     signal
+	fn          func() error
+	_           cpu.CacheLinePad
+	done        signal
+	err         error
+	_           cpu.CacheLinePad
+	requestWait waiter // the thread's
+	_           cpu.CacheLinePad
+	doneWait    waiter // the caller's that holds turn
+	_           cpu.CacheLinePad
 }
 
-// signal is a one-shot wake-up between the one goroutine that posts it and
-// the one that waits for it, which spins for a while before it sleeps.
-// The sleep is a futex on state, not a channel: a channel wakes a locked
-// goroutine through the Go scheduler, which hands a P to some thread that
-// hands it to the locked one, three thread wake-ups where the futex needs
-// one. Only the waiter, or end, ends it (signalEnded), so that a thread
-// that is gone cannot be posted to.
+// signal is a wake-up from the one goroutine that posts it to the one that
+// waits for it, which spins for a while before it sleeps. The sleep is a
+// futex on posts, not a channel: a channel wakes a locked goroutine
+// through the Go scheduler, which hands a P to some thread that hands it
+// to the locked one, three thread wake-ups where the futex needs one.
+//
+// posts counts the posts in steps of 2; its bit 0 says the signal has
+// ended (its waiter is gone or told to go) and posts fail. The waiter
+// remembers how many it took (waiter.taken) rather than writing posts
+// back, so that a post moves posts' cache line once, and the poster wakes
+// the futex only when sleeping says the waiter may sleep on it.
 type signal struct {
-	state atomic.Uint32
+	posts    atomic.Uint32
+	sleeping atomic.Uint32
+}
+
+const signalEnded = 1 // posts' bit 0
+
+// waiter is the waiting side's own state of a signal.
+type waiter struct {
+	taken uint32 // posts taken, as posts counts them (bit 0 clear)
 	// unspun counts the waits left that go straight to sleep after a spin
 	// that was not met, missed the spins unmet in a row: on a machine
 	// with no CPU to spare, or with calls far apart, spinning holds a CPU
-	// for nothing. Only the waiter uses them.
+	// for nothing.
 	unspun, missed int
+	// single says GOMAXPROCS was 1 when the waiter last slept (or the
+	// Worker started): the poster cannot run while the waiter spins.
+	// Read there and not at each wait, where it takes the scheduler's
+	// lock.
+	single bool
 }
 
-const (
-	signalIdle   = iota // not posted; the waiter, if any, is spinning or busy
-	signalPosted        // posted, not yet taken
-	signalAsleep        // the waiter sleeps on the futex
-	signalEnded         // the waiter is gone or told to go; posts fail
-)
-
-// workerSpin is how long each side of a Worker spins for the other before
-// it sleeps. Sleeping and waking took tens of microseconds on the 2-core
-// machine of BENCHMARKS.md; spinning for longer than that to avoid it
-// would cost more than it saves.
+// workerSpin is how long each side of a Worker spins for the other, after
+// its first spinRounds rounds, before it sleeps. Sleeping and waking took
+// tens of microseconds on the 2-core machine of BENCHMARKS.md; spinning
+// for much longer than that to avoid it would cost more than it saves.
 const workerSpin = 20 * time.Microsecond
 
-// post wakes the waiter. It reports false, and posts nothing, when the
-// waiter has ended.
+// post wakes the waiter. It reports false, and posts nothing the waiter
+// will take, when the signal has ended.
 func (s *signal) post() bool {
-	for {
-		switch st := s.state.Load(); st {
-		case signalEnded:
-			return false
-		case signalIdle, signalAsleep:
-			if s.state.CompareAndSwap(st, signalPosted) {
-				if st == signalAsleep {
-					keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.state)))
-				}
-				return true
-			}
-		default:
-			panic("keyring: a Worker signal posted twice")
-		}
-	}
-}
-
-// end ends the signal if its waiter sleeps, waking it. A waiter that does
-// not sleep sees quit before it does.
-func (s *signal) end() {
-	if s.state.CompareAndSwap(signalAsleep, signalEnded) {
-		keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.state)))
-	}
-}
-
-// wait waits for a post and takes it. When quit is set (a nil quit never
-// is) and nothing is posted, it ends the signal and reports false.
-func (s *signal) wait(quit *atomic.Bool) bool {
-	if s.spin(quit) {
-		return true
-	}
-	if !s.state.CompareAndSwap(signalIdle, signalAsleep) {
-		return s.take()
-	}
-	// Set before the CAS, quit was missed by end, which saw no sleeper.
-	if quit != nil && quit.Load() && s.state.CompareAndSwap(signalAsleep, signalEnded) {
+	if s.posts.Add(2)&signalEnded != 0 {
 		return false
 	}
-	for s.state.Load() == signalAsleep {
-		keyctl.FutexWait((*uint32)(unsafe.Pointer(&s.state)), signalAsleep)
+	// Atomics are sequentially consistent: the waiter stores sleeping
+	// before it last reads posts, so either it sees this post or this
+	// sees it may sleep.
+	if s.sleeping.Load() != 0 {
+		keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.posts)))
 	}
-	return s.take()
-}
-
-// take takes a post, or reports false when the signal has ended.
-func (s *signal) take() bool {
-	if s.state.Load() == signalEnded {
-		return false
-	}
-	s.state.Store(signalIdle)
 	return true
 }
 
-// spin takes a post that arrives within workerSpin. Spinning is pointless
-// when the poster cannot run meanwhile (GOMAXPROCS 1); after n spins in a
-// row that timed out, the next 2^(n-1) waits (at most spinBackoff) go
-// straight to sleep.
-func (s *signal) spin(quit *atomic.Bool) bool {
-	if s.unspun > 0 {
-		s.unspun--
-		return false
+// end ends the signal, waking its waiter if it sleeps. A post that came
+// before is still taken.
+func (s *signal) end() {
+	s.posts.Or(signalEnded)
+	if s.sleeping.Load() != 0 {
+		keyctl.FutexWake((*uint32)(unsafe.Pointer(&s.posts)))
 	}
-	if runtime.GOMAXPROCS(0) < 2 {
-		return false
+}
+
+// wait waits for a post and takes it. It reports false when the signal
+// has ended with nothing left to take.
+func (s *signal) wait(w *waiter) bool {
+	if posted, ok := s.spin(w); ok {
+		return posted
+	}
+	w.single = runtime.GOMAXPROCS(0) < 2
+	s.sleeping.Store(1)
+	defer s.sleeping.Store(0)
+	for {
+		if posted, ok := s.take(w); ok {
+			return posted
+		}
+		keyctl.FutexWait((*uint32)(unsafe.Pointer(&s.posts)), w.taken)
+	}
+}
+
+// take takes a post if there is one (true, true), or sees that the signal
+// has ended (false, true).
+func (s *signal) take(w *waiter) (posted, ok bool) {
+	p := s.posts.Load()
+	switch {
+	case p&^signalEnded != w.taken:
+		w.taken += 2
+		return true, true
+	case p&signalEnded != 0:
+		return false, true
+	}
+	return false, false
+}
+
+// spin takes a post that arrives within its spin, or sees the end.
+// Spinning is pointless when the poster cannot run meanwhile (GOMAXPROCS
+// 1); after n spins in a row that were not met, the next 2^(n-1) waits (at
+// most spinBackoff) go straight to sleep.
+//
+// A spin looks at posts, pauses, and looks again. It reads the clock only
+// after spinRounds rounds, and again every spinRounds rounds until
+// workerSpin has passed since the first reading: on the worker's thread,
+// just back from a system call, the vDSO's clock costs TLB misses (the
+// host of BENCHMARKS.md runs with page-table isolation and no PCID), and
+// a post that comes within a few microseconds is taken without it.
+func (s *signal) spin(w *waiter) (posted, ok bool) {
+	if w.unspun > 0 {
+		w.unspun--
+		return false, false
+	}
+	if w.single {
+		return false, false
 	}
 	var start time.Time
-	for i := 0; ; i++ {
-		if s.state.Load() == signalPosted {
-			s.state.Store(signalIdle)
-			s.missed = 0
-			return true
+	for i := 1; ; i++ {
+		if posted, ok := s.take(w); ok {
+			w.missed = 0
+			return posted, ok
 		}
-		if i%64 == 0 {
-			switch {
-			case i == 0:
+		pause()
+		if i%spinRounds == 0 {
+			if i == spinRounds {
 				start = time.Now()
-			case time.Since(start) > workerSpin || quit != nil && quit.Load():
-				s.missed = min(s.missed+1, 5)
-				s.unspun = min(1<<(s.missed-1), spinBackoff)
-				return false
+			} else if time.Since(start) > workerSpin {
+				w.missed = min(w.missed+1, 5)
+				w.unspun = min(1<<(w.missed-1), spinBackoff)
+				return false, false
 			}
 		}
 	}
@@ -189,6 +216,29 @@ func (s *signal) spin(quit *atomic.Bool) bool {
 // that were not met: with calls far apart, spinning costs at most one
 // wait in this many.
 const spinBackoff = 16
+
+// spinRounds is how many rounds spin makes between looks at the clock:
+// 10 to 15 µs on the machine of BENCHMARKS.md.
+const spinRounds = 1024
+
+// pause spends about 10 ns without touching memory, between two looks of
+// spin at the posts: Go has no PAUSE instruction, and without one the
+// spinning core's loads of the cache line slow the other core's writes to
+// it (through a Worker, a describe took 4.4 µs with back-to-back loads,
+// 2.1 to 2.7 with the pause, against 1.9 direct).
+func pause() {
+	x := pauseSeed
+	for range 30 {
+		x = x*1664525 + 1013904223
+	}
+	if x == 0 { // never: keeps the loop from being removed
+		pauseSeed = x
+	}
+}
+
+// pauseSeed is pause's starting value, a variable so that the compiler
+// cannot compute pause's loop ahead.
+var pauseSeed uint32 = 1
 
 // NewWorker starts a Worker's thread and, as o says, joins a session
 // keyring on it. When ctx ends, the thread ends as if Close had been
@@ -209,6 +259,8 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	}
 	openPoller()
 	w := &Worker{turn: make(chan struct{}, 1), exited: make(chan struct{})}
+	w.requestWait.single = runtime.GOMAXPROCS(0) < 2
+	w.doneWait.single = w.requestWait.single
 	started := make(chan error, 1)
 	goLocked(func() { w.serve(o, started) })
 	if err := <-started; err != nil {
@@ -238,7 +290,7 @@ func (w *Worker) serve(o WorkerOptions, started chan<- error) {
 	if err != nil {
 		return
 	}
-	for w.request.wait(&w.quit) {
+	for w.request.wait(&w.requestWait) {
 		w.call()
 	}
 }
@@ -255,7 +307,7 @@ func (w *Worker) call() {
 				// runtime.Goexit: the goroutine ends after this, and
 				// with it the thread. Later calls must not wait for it.
 				err.Reason, err.Errno, err.Err = "the function called runtime.Goexit, which ended the worker's thread", syscall.ESRCH, ErrClosed
-				w.request.state.Store(signalEnded)
+				w.request.end()
 			}
 			w.err = err
 		}
@@ -295,7 +347,7 @@ func (w *Worker) Do(ctx context.Context, fn func() error) error {
 		<-w.turn
 		return w.closedError()
 	}
-	w.done.wait(nil)
+	w.done.wait(&w.doneWait)
 	err := w.err
 	w.err = nil
 	<-w.turn
@@ -336,7 +388,6 @@ func (w *Worker) Close() {
 
 // stop tells the thread to end when it next waits for a function.
 func (w *Worker) stop() {
-	w.quit.Store(true)
 	w.request.end()
 }
 
