@@ -7,21 +7,26 @@
 // NVDIMM and LUKS examples, nfit_test's emulated NVDIMMs with Intel DSM
 // security, device-mapper with dm-crypt, and loop devices.
 //
-//	go run ./vm                         # every package's tests
+//	go run ./vm                         # every package's tests, Linux 6.1, x86_64
 //	go run ./vm -run TestTrusted ./trusted
+//	go run ./vm -kernel 5.10            # the same on another kernel
+//	go run ./vm -arch arm64 ./keyring   # on an arm64 guest
 //
-// It builds the kernel from Debian's linux-source with vm/kernel.config
-// and nfit_test (tools/testing/nvdimm) as modules against it (cached
-// outside the repository, keyed by the fragment, the source version and
-// the build recipe; the first build takes about 20 minutes of CPU, 10 on
-// 2 idle cores), compiles each package's test binary on the host, starts a
-// fresh swtpm, and boots the kernel under qemu with the host's root
-// filesystem shared read-only over virtio-9p: the guest is the host's
-// userland (keyctl, request-key, ndctl, cryptsetup, the Go toolchain for
-// tests that build helpers) on the VM's kernel. The guest's /init (vm/guest) loads the
-// nfit_test modules, runs the binaries in their package directories and
-// writes their results back; vm prints a line per package and exits 1 if
-// any failed, if a module did not load, or if the guest did not finish.
+// It builds the kernel from Debian's linux-source of the version -kernel
+// names (5.10 from bullseye, 6.1 and 6.12 from bookworm; vm/kernel.go's
+// kernels) with vm/kernel.config and the machine's vm/kernel-<arch>.config,
+// and on x86_64 nfit_test (tools/testing/nvdimm) as modules against it
+// (cached outside the repository, keyed by the fragments, the source
+// version, the architecture and the build recipe; the first build takes
+// about 20 minutes of CPU, 10 on 2 idle cores), compiles each package's
+// test binary on the host for the guest's architecture, starts a fresh
+// swtpm, and boots the kernel under qemu with the host's root filesystem
+// shared read-only over virtio-9p: the guest is the host's userland
+// (keyctl, request-key, ndctl, cryptsetup, the Go toolchain for tests that
+// build helpers) on the VM's kernel. The guest's /init (vm/guest) loads
+// the nfit_test modules, runs the binaries in their package directories
+// and writes their results back; vm prints a line per package and exits 1
+// if any failed, if a module did not load, or if the guest did not finish.
 //
 // One kernel config serves every test: nfit_test needs modules (its
 // config_check.c wants libnvdimm, nd_pmem, nd_btt, nfit, device_dax and
@@ -29,7 +34,9 @@
 // stays built in; modules change nothing for the key tests (module
 // requests, such as key-type autoloading, go nowhere: CONFIG_MODPROBE_PATH
 // is empty), and a second config would mean a second 10-minute build and a
-// second cache entry to keep in step.
+// second cache entry to keep in step. The versions differ only where a
+// kernel lacks an option (vm/kernel.go's addedIn), and the machines in
+// their board, console and TPM device (vm/kernel-<arch>.config).
 //
 // Two boots: a test that must see the same machine boot again (blobs
 // sealed by the TPM, loaded after every key and mapping is gone) calls
@@ -60,7 +67,8 @@
 // Needs (Debian): qemu-system-x86 swtpm swtpm-tools (ndctl and
 // cryptsetup-bin for the tests that use them), and to build the kernel
 // build-essential bc flex bison libelf-dev libssl-dev and apt access to
-// linux-source-6.1. No root is needed. KVM is not used: qemu emulates
+// Debian's archive; for arm64 also qemu-system-arm and
+// gcc-aarch64-linux-gnu. No root is needed. KVM is not used: qemu emulates
 // (TCG), so tests run several times slower than on the host.
 package main
 
@@ -71,10 +79,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -91,7 +101,8 @@ func main() {
 		verbose  = flag.Bool("v", false, "verbose test output (go test -v)")
 		timeout  = flag.Duration("timeout", 45*time.Minute, "give up on the VM after `d`")
 		cacheDir = flag.String("cache", defaultCache(), "kernel cache `dir`")
-		fragment = flag.String("config", "vm/kernel.config", "kernel config `fragment`, relative to the repository")
+		kernel   = flag.String("kernel", defaultKernel, "kernel `version`: "+strings.Join(slices.Sorted(maps.Keys(kernels)), ", "))
+		arch     = flag.String("arch", runtime.GOARCH, "the guest's `GOARCH`: "+strings.Join(slices.Sorted(maps.Keys(machines)), ", "))
 		keep     = flag.Bool("keep", false, "keep the work directory (plan, results, console log)")
 	)
 	flag.Usage = func() {
@@ -108,9 +119,13 @@ func main() {
 			fatalf("-run: %v", err)
 		}
 	}
+	m, found := machines[*arch]
+	if !found {
+		fatalf("-arch %s: not one of %s", *arch, strings.Join(slices.Sorted(maps.Keys(machines)), ", "))
+	}
 	ok, err := vm(options{
 		pkgs: pkgs, run: *run, verbose: *verbose, timeout: *timeout,
-		cache: *cacheDir, fragment: *fragment, keep: *keep,
+		cache: *cacheDir, kernel: *kernel, machine: m, keep: *keep,
 	})
 	if err != nil {
 		fatalf("%v", err)
@@ -121,21 +136,27 @@ func main() {
 }
 
 type options struct {
-	pkgs     []string
-	run      string
-	verbose  bool
-	timeout  time.Duration
-	cache    string
-	fragment string
-	keep     bool
+	pkgs    []string
+	run     string
+	verbose bool
+	timeout time.Duration
+	cache   string
+	kernel  string
+	machine *machine
+	keep    bool
 }
 
 func vm(o options) (ok bool, err error) {
-	for _, tool := range []struct{ bin, pkg string }{
-		{"qemu-system-x86_64", "qemu-system-x86"},
+	m := o.machine
+	tools := []struct{ bin, pkg string }{
+		{m.Qemu, m.QemuPkg},
 		{"swtpm", "swtpm"},
 		{"swtpm_setup", "swtpm-tools"},
-	} {
+	}
+	if m.Cross != "" {
+		tools = append(tools, struct{ bin, pkg string }{m.Cross + "gcc", "gcc-" + strings.TrimSuffix(m.Cross, "-")})
+	}
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool.bin); err != nil {
 			return false, fmt.Errorf("%s not found: apt-get install %s", tool.bin, tool.pkg)
 		}
@@ -176,22 +197,23 @@ func vm(o options) (ok bool, err error) {
 	}
 	// The cache entry's directory (made now, filled by the build) holds
 	// the modules the guest loads: shown to it like the checkout.
-	k, frag, deb, err := cachedKernel(cache, o.fragment)
+	k, frag, deb, err := cachedKernel(cache, o.kernel, m)
 	if err != nil {
 		return false, err
 	}
 	if err := os.MkdirAll(k.Dir, 0o755); err != nil {
 		return false, err
 	}
-	env := append(guestEnv(gocache), vmtest.EnvModules+"="+strings.Join(k.Modules, string(filepath.ListSeparator)))
+	env := guestEnv(gocache)
 	binds, err := guestBinds(append([]string{root, k.Dir}, envDirs(env)...))
 	if err != nil {
 		return false, err
 	}
 
-	if err := k.build(cache, o.fragment, frag, deb); err != nil {
+	if err := k.build(cache, frag, deb); err != nil {
 		return false, err
 	}
+	env = append(env, vmtest.EnvModules+"="+strings.Join(k.Modules, string(filepath.ListSeparator)))
 	work, err := os.MkdirTemp(cache, "run-")
 	if err != nil {
 		return false, err
@@ -208,7 +230,7 @@ func vm(o options) (ok bool, err error) {
 	p.Binds, p.Modules, p.Hostname = binds, k.Modules, vmtest.Hostname
 	p.Tmpfs = guestTmpfs()
 	initrd := filepath.Join(work, "initrd.gz")
-	if err := buildInit(work, initrd); err != nil {
+	if err := buildInit(work, initrd, m); err != nil {
 		return false, err
 	}
 	if err := setupTPM(work); err != nil {
@@ -225,7 +247,7 @@ func vm(o options) (ok bool, err error) {
 		if err := plan.ClearResults(work); err != nil {
 			return false, err
 		}
-		if err := boot(work, k.Image, initrd, gocache, o.timeout); err != nil {
+		if err := boot(work, k, initrd, gocache, o.timeout); err != nil {
 			logf("%v", err)
 		}
 		results, err := plan.ReadResults(work)
@@ -240,9 +262,9 @@ func vm(o options) (ok bool, err error) {
 		}
 	}
 	if ok {
-		fmt.Printf("PASS (on the VM kernel)\n")
+		fmt.Printf("PASS (on the VM's Linux %s, %s)\n", k.Version, m.GOARCH)
 	} else {
-		fmt.Printf("FAIL\n")
+		fmt.Printf("FAIL (on the VM's Linux %s, %s)\n", k.Version, m.GOARCH)
 	}
 	return ok, nil
 }
@@ -309,7 +331,7 @@ func buildPlan(work string, o options) (*plan.Plan, error) {
 		}
 		exe := filepath.Join(bin, strings.ReplaceAll(f[0], "/", "_")+".test")
 		logf("go test -c %s", f[0])
-		if err := command("", "go", "test", "-c", "-o", exe, f[0]); err != nil {
+		if err := goBuild(o.machine, "test", "-c", "-o", exe, f[0]); err != nil {
 			return nil, err
 		}
 		state := stateDir(work, f[0])
@@ -446,14 +468,23 @@ func realDir(dir string) (string, error) {
 	return real, sharable(real)
 }
 
-// buildInit compiles vm/guest statically and packs it as the initramfs.
-func buildInit(work, initrd string) error {
-	exe := filepath.Join(work, "init")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", exe, "./vm/guest")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+// goBuild runs the go command for m's GOARCH, without cgo: the guest
+// runs what the host builds.
+func goBuild(m *machine, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+m.GOARCH)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("building vm/guest: %w", err)
+		return fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// buildInit compiles vm/guest statically and packs it as the initramfs.
+func buildInit(work, initrd string, m *machine) error {
+	exe := filepath.Join(work, "init")
+	if err := goBuild(m, "build", "-trimpath", "-o", exe, "./vm/guest"); err != nil {
+		return err
 	}
 	b, err := os.ReadFile(exe)
 	if err != nil {
@@ -476,7 +507,7 @@ func setupTPM(work string) error {
 // boot starts swtpm on the TPM state of setupTPM and boots the kernel
 // under qemu, copying the console to stdout and to work/console.log, until
 // the guest powers off or timeout passes.
-func boot(work, image, initrd, gocache string, timeout time.Duration) error {
+func boot(work string, k *builtKernel, initrd, gocache string, timeout time.Duration) error {
 	tpm := filepath.Join(work, "tpm")
 	sock := filepath.Join(tpm, "sock")
 	pidfile := filepath.Join(tpm, "pid")
@@ -497,14 +528,15 @@ func boot(work, image, initrd, gocache string, timeout time.Duration) error {
 		}
 		return []string{"-virtfs", opt}
 	}
-	cmdline := "console=ttyS0 panic=-1 quiet kernkeys.work=" + work
-	args := []string{
-		"-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
+	m := k.Machine
+	cmdline := "console=" + m.Console + " panic=-1 quiet kernkeys.work=" + work
+	args := append(m.Args[:len(m.Args):len(m.Args)],
+		"-smp", "2", "-m", "2048",
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
-		"-kernel", image, "-initrd", initrd,
-		"-chardev", "socket,id=chrtpm,path=" + sock,
-		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0",
-	}
+		"-kernel", k.Image, "-initrd", initrd,
+		"-chardev", "socket,id=chrtpm,path="+sock,
+		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", m.TPM+",tpmdev=tpm0",
+	)
 	args = append(args, append9p("hostroot", "/", true)...)
 	args = append(args, append9p("work", work, false)...)
 	if gocache != "" {
@@ -518,11 +550,11 @@ func boot(work, image, initrd, gocache string, timeout time.Duration) error {
 		return err
 	}
 	defer console.Close()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	cmd := exec.CommandContext(ctx, m.Qemu, args...)
 	cmd.Stdin = nil
 	cmd.Stdout = io.MultiWriter(os.Stdout, console)
 	cmd.Stderr = io.MultiWriter(os.Stderr, console)
-	logf("booting %s (console log: %s)", image, console.Name())
+	logf("booting Linux %s for %s, %s (console log: %s)", k.Version, m.GOARCH, k.Image, console.Name())
 	start := time.Now()
 	err = cmd.Run()
 	logf("VM ran %.0fs", time.Since(start).Seconds())
