@@ -120,9 +120,7 @@ func TestThreadLifeInFreshProcess(t *testing.T) {
 // With cgo linked, AllThreadsSyscall cannot work: JoinProcessSession says
 // so with ErrNotSupported rather than crashing.
 func TestJoinProcessSessionWithCgo(t *testing.T) {
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Skip("no C compiler: cannot build a cgo program")
-	}
+	keytest.NeedCC(t)
 	bin := keytest.Build(t, "./testdata/cgojoin", "CGO_ENABLED=1")
 	keytest.Session(t)
 	out, err := exec.Command(bin).CombinedOutput()

@@ -210,6 +210,11 @@ func vm(o options) (ok bool, err error) {
 		return false, err
 	}
 
+	replace, foreignEnv, err := foreignUserland(cache, m)
+	if err != nil {
+		return false, err
+	}
+	env = append(env, foreignEnv...)
 	if err := k.build(cache, frag, deb); err != nil {
 		return false, err
 	}
@@ -228,7 +233,7 @@ func vm(o options) (ok bool, err error) {
 		return false, err
 	}
 	p.Binds, p.Modules, p.Hostname = binds, k.Modules, vmtest.Hostname
-	p.Tmpfs = guestTmpfs()
+	p.Tmpfs, p.Replace = guestTmpfs(), replace
 	initrd := filepath.Join(work, "initrd.gz")
 	if err := buildInit(work, initrd, m); err != nil {
 		return false, err
@@ -529,7 +534,7 @@ func boot(work string, k *builtKernel, initrd, gocache string, timeout time.Dura
 		return []string{"-virtfs", opt}
 	}
 	m := k.Machine
-	cmdline := "console=" + m.Console + " panic=-1 quiet kernkeys.work=" + work
+	cmdline := strings.TrimSpace("console=" + m.Console + " panic=-1 quiet " + m.Cmdline + " kernkeys.work=" + work)
 	args := append(m.Args[:len(m.Args):len(m.Args)],
 		"-smp", "2", "-m", "2048",
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",

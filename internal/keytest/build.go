@@ -30,3 +30,18 @@ func Build(t testing.TB, dir string, env ...string) string {
 	}
 	return bin
 }
+
+// NeedCC skips t unless a C compiler (cc) runs here, for tests that build
+// cgo programs with Build: none may be installed, or, in a VM guest of
+// another architecture than the host whose root it shares, the host's
+// cannot run (exec format error).
+func NeedCC(t testing.TB) {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler (cc): cannot build a cgo program")
+	}
+	if out, err := exec.Command(cc, "--version").CombinedOutput(); err != nil {
+		t.Skipf("the C compiler %s does not run here (%v; %s): cannot build a cgo program", cc, err, out)
+	}
+}

@@ -52,9 +52,7 @@ func wantNoConstructor(t *testing.T, err error) {
 // session and one process keyring, different from the one it inherited
 // and from another run's; without, both packages say so.
 func TestProgram(t *testing.T) {
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Skip("no C compiler (cc): cannot build a cgo program")
-	}
+	keytest.NeedCC(t)
 	own := keytest.Session(t) // the programs start from this thread, in this session
 	for _, b := range []struct {
 		name string

@@ -119,6 +119,12 @@ func run() error {
 			return err
 		}
 	}
+	// The guest architecture's programs over the host's (plan.Replace).
+	for _, b := range p.Replace {
+		if err := mount(hostroot+b.Source, newroot+b.Path, "", syscall.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
 	// Scratch space over directories of the host's read-only root that
 	// the tools the tests run write to (ndctl's key blobs).
 	for _, d := range p.Tmpfs {

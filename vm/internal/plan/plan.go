@@ -21,9 +21,15 @@ const (
 
 // Plan is what the guest runs.
 type Plan struct {
-	Env      []string // the test binaries' environment (each Test adds its own)
-	Binds    []Bind   // host directories to show again under the guest's own mounts
-	Tmpfs    []string // directories of the host's root the guest covers with a writable tmpfs
+	Env   []string // the test binaries' environment (each Test adds its own)
+	Binds []Bind   // host directories to show again under the guest's own mounts
+	Tmpfs []string // directories of the host's root the guest covers with a writable tmpfs
+	// Replace are files and directories of the host's root that the
+	// guest shows with other host files of the same kind in their place:
+	// on a guest of another architecture, that architecture's builds of
+	// the programs the tests run (keyctl, request-key, sh, the Go
+	// toolchain). Path exists on the host; Source is bound over it.
+	Replace  []Bind
 	Hostname string
 	Modules  []string // .ko files the guest loads, in order, before any test
 	Tests    []Test
