@@ -41,20 +41,23 @@ var kernels = map[string]kernelSource{
 // defaultKernel is the primary VM kernel.
 const defaultKernel = "6.1"
 
-// addedIn lists the options of the fragments that came after the oldest
-// kernel in kernels, with the release that brought them. On an older
-// kernel Kconfig drops them (checkConfig lets it), and the tests of what
-// they enable take their ErrNotSupported path. Every other difference
+// onlyIn lists the options of the fragments that not every kernel in
+// kernels has: added in since, or removed in before. On a kernel without
+// one Kconfig drops it (checkConfig lets it), and the tests of what it
+// enables take their ErrNotSupported path. Every other difference
 // between the versions is left to Kconfig.
-var addedIn = map[string]string{
+var onlyIn = map[string]struct{ since, before string }{
 	// Trusted keys' sources were split out (TPM, TEE, later CAAM) in
 	// 5.13; before, TRUSTED_KEYS meant the TPM.
-	"CONFIG_TRUSTED_KEYS_TPM": "5.13",
+	"CONFIG_TRUSTED_KEYS_TPM": {since: "5.13"},
 	// ECDSA (signature verification, P-192/256/384) came in 5.13.
-	"CONFIG_CRYPTO_ECDSA": "5.13",
+	"CONFIG_CRYPTO_ECDSA": {since: "5.13"},
 	// Encrypted keys with a user-provided decrypted key (the "user"
 	// master's decrypted-data option, new key with given data) in 5.19.
-	"CONFIG_USER_DECRYPTED_DATA": "5.19",
+	"CONFIG_USER_DECRYPTED_DATA": {since: "5.19"},
+	// NVDIMMs' block-aperture driver, which nfit_test's config_check.c
+	// wants as a module while it exists; deleted in 5.18.
+	"CONFIG_ND_BLK": {before: "5.18"},
 }
 
 // machine is an architecture the runner builds and boots: its kernel
@@ -401,7 +404,7 @@ func sourceDeb(dir string, src kernelSource) (string, error) {
 }
 
 // checkConfig reports every option the fragment sets (=y, =m) that
-// .config lacks, but those version predates (addedIn): Kconfig silently
+// .config lacks, but those version does not have (onlyIn): Kconfig silently
 // drops options whose dependencies are unmet, and turns a module it must
 // build in into =y.
 func checkConfig(fragment []byte, config, version string) error {
@@ -418,7 +421,7 @@ func checkConfig(fragment []byte, config, version string) error {
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		opt, _, _ := strings.Cut(l, "=")
-		if since, ok := addedIn[opt]; ok && olderThan(version, since) {
+		if r, ok := onlyIn[opt]; ok && (r.since != "" && olderThan(version, r.since) || r.before != "" && !olderThan(version, r.before)) {
 			continue
 		}
 		if strings.HasPrefix(l, "CONFIG_") && (strings.HasSuffix(l, "=y") || strings.HasSuffix(l, "=m")) && !lines[l] {

@@ -35,7 +35,7 @@
 // requests, such as key-type autoloading, go nowhere: CONFIG_MODPROBE_PATH
 // is empty), and a second config would mean a second 10-minute build and a
 // second cache entry to keep in step. The versions differ only where a
-// kernel lacks an option (vm/kernel.go's addedIn), and the machines in
+// kernel lacks an option (vm/kernel.go's onlyIn), and the machines in
 // their board, console and TPM device (vm/kernel-<arch>.config).
 //
 // Two boots: a test that must see the same machine boot again (blobs

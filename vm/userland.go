@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kernkeys/kernkeys/vm/internal/plan"
@@ -52,8 +53,19 @@ func foreignUserland(cache string, m *machine) ([]plan.Bind, []string, error) {
 	}
 	dir := filepath.Join(cache, "userland-"+m.GOARCH)
 	root := filepath.Join(dir, "root")
-	if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
-		if err := unpackPackages(dir, root, m); err != nil {
+	var pkgs []string
+	for _, p := range foreignPrograms {
+		if spec := p.pkg + ":" + m.GOARCH; !slices.Contains(pkgs, spec) {
+			pkgs = append(pkgs, spec)
+		}
+	}
+	// complete lists the packages unpacked, written last.
+	complete := filepath.Join(dir, "complete")
+	if b, err := os.ReadFile(complete); err != nil || string(b) != strings.Join(pkgs, "\n") {
+		if err := unpackPackages(dir, root, pkgs); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(complete, []byte(strings.Join(pkgs, "\n")), 0o644); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -88,22 +100,21 @@ func foreignUserland(cache string, m *machine) ([]plan.Bind, []string, error) {
 	return binds, []string{"CGO_ENABLED=0"}, nil
 }
 
-// unpackPackages downloads m's builds of the packages foreignPrograms come
-// from into dir and unpacks them into root.
-func unpackPackages(dir, root string, m *machine) error {
+// unpackPackages downloads the Debian packages pkgs (name:arch) into
+// dir/debs and unpacks them into root, both emptied first.
+func unpackPackages(dir, root string, pkgs []string) error {
 	debs := filepath.Join(dir, "debs")
-	if err := os.MkdirAll(debs, 0o755); err != nil {
-		return err
-	}
-	var pkgs []string
-	for _, p := range foreignPrograms {
-		if spec := p.pkg + ":" + m.GOARCH; len(pkgs) == 0 || pkgs[len(pkgs)-1] != spec {
-			pkgs = append(pkgs, spec)
+	for _, d := range []string{debs, root} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
 		}
 	}
 	logf("userland: apt-get download %s", strings.Join(pkgs, " "))
 	if err := command(debs, "apt-get", append([]string{"download", "-q"}, pkgs...)...); err != nil {
-		return fmt.Errorf("%w (dpkg --add-architecture %s and apt-get update, as root, let apt see them)", err, m.GOARCH)
+		return fmt.Errorf("%w (as root, dpkg --add-architecture and apt-get update let apt see another architecture's packages)", err)
 	}
 	files, err := filepath.Glob(filepath.Join(debs, "*.deb"))
 	if err != nil {
@@ -114,7 +125,7 @@ func unpackPackages(dir, root string, m *machine) error {
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644)
+	return nil
 }
 
 // goToolchain returns a GOROOT of the host's Go version built for m, from
