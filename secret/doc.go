@@ -20,8 +20,8 @@
 // # Limits
 //
 // Locked memory is counted in whole pages against the process's
-// RLIMIT_MEMLOCK (ulimit -l; often 8 MiB, sometimes 64 KiB) unless the
-// process has CAP_IPC_LOCK. [New] fails with an error matching
+// RLIMIT_MEMLOCK (ulimit -l; 8 MiB by default since Linux 5.16, 64 KiB
+// before) unless the process has CAP_IPC_LOCK. [New] fails with an error matching
 // [ErrLockLimit], and keyring.ErrQuota, when the limit would be exceeded;
 // the error gives the limit. Every Buffer takes at least one page: hold
 // many small secrets in one Buffer rather than one Buffer each.
