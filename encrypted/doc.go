@@ -43,7 +43,10 @@
 // loads it and updates the key to the target master. The kernel's
 // "update" cannot change the master's type, so importing under a trusted
 // master, and migrating from a user to a trusted master, need
-// CONFIG_USER_DECRYPTED_DATA (keyring.ErrNotSupported without it).
+// CONFIG_USER_DECRYPTED_DATA (keyring.ErrNotSupported without it). A
+// kernel before Linux 5.19 has no such option and ignores the data of
+// "new", making a random key; Import detects such a kernel with a probe
+// and returns keyring.ErrNotSupported too, before the data is sent.
 //
 // # Lifetime
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -159,6 +160,13 @@ type ImportOptions struct {
 // For a TrustedMaster master, whose type the kernel's update cannot switch to,
 // Import uses "new ... <data>" directly and fails with
 // keyring.ErrNotSupported where the kernel lacks CONFIG_USER_DECRYPTED_DATA.
+// A kernel before Linux 5.19 has no user-provided data and ignores it: it
+// would make the key from random data. Import first probes for that, once
+// per process, with a payload such a kernel accepts and a later one
+// refuses (a "new" with one byte of data for a 32-byte key, added to dest
+// under a random description and at once invalidated and unlinked where
+// it was accepted), and fails with keyring.ErrNotSupported before it sends
+// the data.
 //
 // On any failure the new encrypted key is unlinked and the temporary master
 // revoked: nothing is left behind. Every buffer Import makes that holds the
@@ -196,23 +204,92 @@ func Import(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions
 	return k, b, err
 }
 
-// importWithData creates the key from "new <format> <master> <len> <hex>".
+// importWithData creates the key from "new <format> <master> <len> <hex>",
+// after checkUserData has made sure the kernel reads the data.
 func importWithData(dest keyring.Keyring, desc string, plaintext []byte, o ImportOptions) (keyring.Key, error) {
 	p, err := newPayload("Import", o.Format, o.Master, len(plaintext), plaintext)
 	if err != nil {
 		return keyring.Key{}, err
 	}
 	defer keyring.Wipe(p)
+	if err := checkUserData(dest, o.Master); err != nil {
+		return keyring.Key{}, err
+	}
 	k, err := dest.Add("encrypted", desc, p)
 	var ke *keyring.Error
 	if errors.As(err, &ke) && errors.Is(err, keyring.ErrInvalid) {
+		if ae := addError(dest, desc, "new", err, nil); ae != err {
+			return keyring.Key{}, ae // desc is taken
+		}
 		// The payload was valid: the kernel refuses user-provided data,
-		// a feature it lacks.
-		ne := kerr.WithReason(ke, "importing under a "+o.Master.Kind.String()+" master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA), which the running kernel refuses")
+		// a feature it has but was built or booted without.
+		ne := kerr.WithReason(ke, "importing under a "+o.Master.Kind.String()+" master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA, or the module parameter encrypted_keys.user_decrypted_data), which the running kernel refuses")
 		ne.Errno = syscall.EOPNOTSUPP
 		return keyring.Key{}, ne
 	}
 	return k, err
+}
+
+// userData caches checkUserData's conclusive answer: userDataRead (the
+// kernel parses the data of "new ... <hex>"), userDataIgnored (it does
+// not), or zero before the first conclusive probe.
+var userData atomic.Int32
+
+const (
+	userDataRead int32 = 1 + iota
+	userDataIgnored
+)
+
+// checkUserData makes sure that the running kernel does not ignore the
+// data of a "new <format> <master> <len> <hex>" payload. Linux before 5.19
+// has no user-provided data: its datablob_parse
+// (security/keys/encrypted-keys/encrypted.c, 5.10) stops after the length
+// and never looks at the rest, so the add succeeds and the key holds
+// random data instead of the caller's, silently. Since 5.19 the kernel
+// reads the data token and refuses with EINVAL data of the wrong length,
+// and any data when CONFIG_USER_DECRYPTED_DATA is off.
+//
+// The probe is such a payload with one byte of data for a 32-byte key: a
+// kernel that reads the data refuses it (EINVAL) without making a key; a
+// kernel before 5.19 makes a key of random data under a user master that
+// need not exist, which is invalidated (or revoked) and unlinked at once.
+// It is added to dest, where the real add goes, under a random
+// description, so that it meets the same permissions, restriction and
+// quota; an answer other than those two is returned as the error and not
+// cached. The kernel's answer does not change while it runs: a
+// conclusive one is cached for the process.
+func checkUserData(dest keyring.Keyring, m Master) error {
+	switch userData.Load() {
+	case userDataRead:
+		return nil
+	case userDataIgnored:
+		return userDataError(dest, m)
+	}
+	var nonce [8]byte
+	rand.Read(nonce[:]) // never fails: it would crash the program first
+	desc := "kernkeys-probe:" + hex.EncodeToString(nonce[:])
+	k, err := dest.Add("encrypted", desc, []byte("new default user:"+desc+" 32 00"))
+	switch {
+	case err == nil:
+		if k.Invalidate() != nil {
+			_ = k.Revoke()
+		}
+		_ = dest.Unlink(k)
+		userData.Store(userDataIgnored)
+		return userDataError(dest, m)
+	case errors.Is(err, keyring.ErrInvalid):
+		userData.Store(userDataRead)
+		return nil
+	}
+	return err
+}
+
+// userDataError is the error of an import under the master m on a kernel
+// that ignores user-provided data.
+func userDataError(dest keyring.Keyring, m Master) error {
+	e := kerr.Errno("add_key", syscall.EOPNOTSUPP, "importing under a "+m.Kind.String()+" master needs user-provided encrypted key data (CONFIG_USER_DECRYPTED_DATA, Linux 5.19), which the running kernel lacks: it ignores the data of \"new\" and would make a random key")
+	e.ID = dest.ID()
+	return e
 }
 
 // importSealed loads the data under a temporary user master and switches

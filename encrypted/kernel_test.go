@@ -248,12 +248,15 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	}
 }
 
-// A trusted master needs user-provided data, which the kernel may refuse:
-// ErrNotSupported, naming the option; where it accepts it, a missing master
-// is ErrNotFound. Either way nothing is left behind.
+// A trusted master needs user-provided data, which the kernel may refuse
+// or, before 5.19, ignore: ErrNotSupported, naming the option; where it
+// accepts it, a missing master is ErrNotFound. Either way nothing is left
+// behind, the probe for a kernel that ignores the data included.
 func TestImportTrustedMaster(t *testing.T) {
 	s := kernelSession(t)
 	before := linksOf(t, s)
+	userData.Store(0) // probe again, into s
+	t.Cleanup(func() { userData.Store(0) })
 	_, _, err := Import(s, "ek", make([]byte, 32), ImportOptions{Master: Master{Kind: TrustedMaster, Name: "tk"}})
 	if keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {
 		// The import is possible; the master is missing.
@@ -270,11 +273,13 @@ func TestImportTrustedMaster(t *testing.T) {
 
 // With CONFIG_USER_DECRYPTED_DATA the kernel makes an encrypted key from
 // data the caller chooses ("new ... <hex>"); the blob it makes is what Seal
-// makes from the same data and IV, byte for byte. Without the option the
-// kernel refuses the payload with EINVAL.
+// makes from the same data and IV, byte for byte. Without the option Linux
+// 5.19 and later refuse the payload with EINVAL; an older kernel ignores
+// the data and makes the key from random bytes (why Import probes).
 func TestUserDecryptedData(t *testing.T) {
 	s := kernelSession(t)
 	has := keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA")
+	ignores := keytest.KernelBefore(t, 5, 19)
 	m := Master{Kind: UserMaster, Name: "kmk"}
 	for _, c := range []struct {
 		format Format
@@ -288,6 +293,19 @@ func TestUserDecryptedData(t *testing.T) {
 			t.Fatal(err)
 		}
 		k, err := s.Add("encrypted", c.desc, payload)
+		if ignores {
+			if err != nil {
+				t.Fatalf("%v: a kernel before 5.19 refused a payload with data: %v", c.format, err)
+			}
+			got := mustOpen(t, readBlob(t, k), kmk)
+			if len(got) != c.n || bytes.Equal(got, plain) {
+				t.Errorf("%v: a kernel before 5.19 made %d bytes, the caller's %v; want %d random bytes", c.format, len(got), bytes.Equal(got, plain), c.n)
+			}
+			if err := s.Unlink(k); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if !has {
 			if !errors.Is(err, keyring.ErrInvalid) {
 				t.Errorf("%v: user-provided data on a kernel without CONFIG_USER_DECRYPTED_DATA: %v, want keyring.ErrInvalid", c.format, err)

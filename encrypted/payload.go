@@ -56,10 +56,14 @@ func NewPayload(o Options) ([]byte, error) {
 //
 // The kernel accepts it only when its module parameter
 // encrypted_keys.user_decrypted_data is on (CONFIG_USER_DECRYPTED_DATA=y,
-// Linux 5.18 and later); otherwise it fails with EINVAL. Kernels before
+// Linux 5.19 and later); otherwise it fails with EINVAL. Kernels before
 // the fix "KEYS: encrypted: fix key instantiation with user-provided data"
-// stored the hex text itself instead of the bytes. Where the option is
-// off, [Seal] with [LoadPayload] imports the same data. The kernel does not
+// stored the hex text itself instead of the bytes. A kernel before 5.19
+// does not know the data at all and ignores it: the add succeeds and the
+// key holds random data, not data (seen on Linux 5.10 in the VM). [Import]
+// probes for that before it sends the data; a caller adding this payload
+// itself must know its kernel. Where the option is off, [Seal] with
+// [LoadPayload] imports the same data. The kernel does not
 // look for the master key when it makes the key, only when the key's blob
 // is read: a "new" with a missing master succeeds, and the first read
 // fails with ENOKEY (seen on Linux 6.1 in the VM; [Import] reads the blob
