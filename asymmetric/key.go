@@ -46,8 +46,9 @@ var (
 // unsupported type, or a public key that is not the kernel key's);
 // keyring.ErrInvalid from the kernel (k is not an RSA or ECDSA key as pub
 // says, or no key); keyring.ErrNotSupported (k is not an asymmetric key,
-// or the kernel lacks the algorithm); keyring.ErrPermission (no SEARCH on
-// k).
+// or the kernel lacks the algorithm: ENOPKG for ECDSA's x962 encoding
+// before Linux 5.13, whatever k's algorithm); keyring.ErrPermission (no
+// SEARCH on k).
 func New(k keyring.Key, pub crypto.PublicKey) (*Key, error) {
 	const op = "asymmetric.New"
 	var probe, alg string
@@ -73,6 +74,11 @@ func New(k keyring.Key, pub crypto.PublicKey) (*Key, error) {
 		var e *keyring.Error
 		if errors.As(err, &e) && e.Errno == syscall.EINVAL {
 			return nil, kerr.WithReason(e, "the kernel key takes no "+probe+": it is not an "+alg+" key")
+		}
+		if errors.As(err, &e) && e.Errno == syscall.ENOPKG {
+			// 5.10's software_key_determine_akcipher knows the
+			// encodings pkcs1 and raw only, whatever the key.
+			return nil, kerr.WithErr(e, "the kernel's public-key code has no "+probe+" ("+alg+"): ECDSA keys need Linux 5.13 or later", keyring.ErrNotSupported)
 		}
 		return nil, err
 	}
