@@ -83,8 +83,7 @@ func TestNdctl(t *testing.T) {
 		t.Errorf("load-keys did not load ndctl's blob:\n%s", out)
 	}
 	w.lock()
-	w.reprobe()
-	w.wantState("unlocked")
+	w.unlockAtProbe()
 	w.ok("update-passphrase", "--dimm", name)
 	ob := w.blob("nvdimm")
 	w.wantHolds(false, ob, "our update of ndctl's passphrase")
@@ -123,14 +122,12 @@ func TestNdctl(t *testing.T) {
 	}
 	w.forget()
 	w.lock()
-	w.reprobe()
-	w.wantState("locked")
+	w.lockedAtProbe()
 	w.ndctlOK("load-keys")
 	if !keyIn(t, "nvdimm:"+id) {
 		t.Error("ndctl load-keys did not load our blob")
 	}
-	w.reprobe()
-	w.wantState("unlocked")
+	w.unlockAtProbe()
 
 	// ndctl's update is not atomic. In a session without @u (a service,
 	// su without pam_keyinit) it renames the blob to nvdimm-old_, unlinks
