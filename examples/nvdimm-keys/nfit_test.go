@@ -481,13 +481,22 @@ func TestNfit(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// An overwrite keeps the passphrase; the security attribute
-			// cannot be read while it runs (nfit_test: ENOTTY).
+			// An overwrite keeps the passphrase. While it runs,
+			// intel_security_flags (drivers/acpi/nfit/intel.c) answers
+			// only NVDIMM_SECURITY_OVERWRITE, which security_show of
+			// drivers/nvdimm/dimm_devs.c reads as "overwrite" (6.12, and
+			// 6.1 without nfit_test); 6.1's nfit_test override
+			// (tools/testing/nvdimm/dimm_devs.c, which asks the DIMM each
+			// time: see lock) has no such case and fails with ENOTTY.
 			w.ok("setup-passphrase", "--dimm", name, "--key-handle", kek)
 			b2 := w.blob("nvdimm")
 			w.ok("secure-erase", "--dimm", name, "--overwrite")
-			if _, err := os.ReadFile(filepath.Join(w.d.dir, "security")); !errors.Is(err, syscall.ENOTTY) {
-				t.Errorf("security during an overwrite: %v, want ENOTTY", err)
+			st, err := os.ReadFile(filepath.Join(w.d.dir, "security"))
+			switch {
+			case err == nil && string(st) == "overwrite\n":
+			case errors.Is(err, syscall.ENOTTY) && !w.cached:
+			default:
+				t.Errorf("security during an overwrite: %q, %v; want \"overwrite\" (or ENOTTY where lock found the state asked afresh)", st, err)
 			}
 			if out := w.ok("wait-overwrite", "--dimm", name); !strings.Contains(out, "security: unlocked") {
 				t.Errorf("wait-overwrite:\n%s", out)
