@@ -163,7 +163,10 @@ func TestNdctl(t *testing.T) {
 	w.wantHolds(false, w.blob("nvdimm"), "our update after ndctl's failed one")
 
 	// Master passphrases: ndctl cannot remove one (it writes
-	// "disable_master", which 6.1 does not know), and its master erase
+	// "disable_master", which 6.1 does not know: EINVAL; 6.12's
+	// security_disable knows it but answers EOPNOTSUPP, since Intel DIMMs'
+	// __intel_security_ops in drivers/acpi/nfit/intel.c have no
+	// disable_master, only CXL's do), and its master erase
 	// keeps the user blob, which the erase made stale; ours removes that.
 	w.ok("setup-passphrase", "--dimm", name, "--key-handle", kek, "--master")
 	mb := w.blob("nvdimm-master")
