@@ -247,7 +247,10 @@ func run(args []string, stdout io.Writer) error {
 		return c.update(kek)
 	case "remove-passphrase":
 		if *master {
-			return errors.New("the kernel has no command to remove a master passphrase")
+			// 6.1 has no command for it; later kernels have
+			// "disable_master", for CXL memory devices only (NFIT DIMMs
+			// answer EOPNOTSUPP).
+			return errors.New("the kernel has no command to remove a master passphrase of an NFIT DIMM")
 		}
 		return c.remove()
 	case "secure-erase":
@@ -370,8 +373,8 @@ func refusal(err error) string {
 
 // waitOverwrite waits for the DIMM's overwrite to end and returns the
 // security state it ends in. During an overwrite the security attribute
-// reads "overwrite" (nfit_test's fails with ENOTTY instead), and the
-// kernel polls the DIMM every 10 seconds or so.
+// reads "overwrite" (on 6.1 nfit_test's fails with ENOTTY instead), and
+// the kernel polls the DIMM every 10 seconds or so.
 func (d *dimm) waitOverwrite() (string, error) {
 	for {
 		b, err := os.ReadFile(filepath.Join(d.dir, "security"))

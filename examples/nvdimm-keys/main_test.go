@@ -388,7 +388,7 @@ func TestCommands(t *testing.T) {
 		if got := w.security("nmem0"); got != "freeze" {
 			t.Errorf("security: %q, want freeze", got)
 		}
-		w.fails("no command to remove a master passphrase", "remove-passphrase", "--dimm", "nmem0", "--master")
+		w.fails("no command to remove a master passphrase of an NFIT DIMM", "remove-passphrase", "--dimm", "nmem0", "--master")
 		w.ok("remove-passphrase", "--dimm", "nmem0")
 		if got, want := w.security("nmem0"), fmt.Sprintf("disable %d", k2.ID()); got != want {
 			t.Errorf("security: %q, want %q", got, want)
