@@ -442,7 +442,21 @@ func TestKernelOptions(t *testing.T) {
 	t.Run("update", func(t *testing.T) {
 		s := needTPM2(t)
 		k, sb := mustNew(t, s, "up", Options{KeyHandle: spk})
-		if err := Update(k, Options{KeyHandle: spk, BlobAuth: []byte("new-pw")}); err != nil {
+		err := Update(k, Options{KeyHandle: spk, BlobAuth: []byte("new-pw")})
+		switch {
+		case err != nil && sb.raw != nil && errors.Is(err, syscall.EPERM):
+			// The kernels that write raw blobs (5.10's trusted_update() in
+			// trusted_tpm1.c) reseal with key_seal(), TPM 1.2's TPM_Seal,
+			// whatever the TPM: a TPM 2.0 refuses it.
+			t.Logf("Update: %v: the kernel's update seals with TPM 1.2's command, which the TPM 2.0 refuses (fixed in Linux 5.13)", err)
+			if !strings.Contains(err.Error(), "TPM 1.2") {
+				t.Errorf("Update's error %q does not give this reason", err)
+			}
+			if got, rerr := ReadBlob(k); rerr != nil || !bytes.Equal(got, sb.blob) {
+				t.Errorf("the key's blob changed after a refused update (%v)", rerr)
+			}
+			return
+		case err != nil:
 			t.Fatalf("Update: %v", err)
 		}
 		sb2 := mustRead(t, k)
