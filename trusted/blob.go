@@ -11,8 +11,9 @@ import (
 // takes, at most MaxBlob bytes. Only the trust source that sealed it can
 // unseal it, so it is no secret by itself and may be stored as it is. Its
 // format is the backend's: for TPM 2.0 since Linux 5.13 a DER TPMKey
-// ([ParseBlob]); for TPM 1.2, older TPM 2.0 kernels, tee, caam and dcp
-// opaque bytes.
+// ([ParseBlob]), before 5.13 a TPM2B_PRIVATE and a TPM2B_PUBLIC
+// ([ParseRawBlob]), which loads only with [Options.KeyHandle]; for TPM 1.2,
+// tee, caam and dcp opaque bytes.
 //
 // The kernel's text form of a blob, what KEYCTL_READ returns and what
 // "load" takes, is hex: [Blob.MarshalText] writes it, in lower case, and
@@ -459,13 +460,16 @@ type Public struct {
 // PublicArea decodes the start of k.Public. Errors are refusals matching
 // keyring.ErrInvalid.
 func (k *TPMKey) PublicArea() (Public, error) {
-	const op = "TPMKey.PublicArea"
-	v := k.Public
-	if err := checkTPM2B(op, "pubkey", v); err != nil {
+	return publicArea("TPMKey.PublicArea", "pubkey", k.Public)
+}
+
+// publicArea decodes the start of the TPM2B_PUBLIC v, the field of op.
+func publicArea(op, field string, v []byte) (Public, error) {
+	if err := checkTPM2B(op, field, v); err != nil {
 		return Public{}, err
 	}
 	if len(v) < 12 {
-		return Public{}, invalid(op, "pubkey", "is too short for a TPMT_PUBLIC")
+		return Public{}, invalid(op, field, "is too short for a TPMT_PUBLIC")
 	}
 	p := Public{
 		Type:       binary.BigEndian.Uint16(v[2:]),
@@ -474,7 +478,7 @@ func (k *TPMKey) PublicArea() (Public, error) {
 	}
 	n := int(binary.BigEndian.Uint16(v[10:]))
 	if len(v) < 12+n {
-		return Public{}, invalid(op, "pubkey", "has a truncated authPolicy")
+		return Public{}, invalid(op, field, "has a truncated authPolicy")
 	}
 	p.AuthPolicy = bytes.Clone(v[12 : 12+n])
 	return p, nil
@@ -482,6 +486,8 @@ func (k *TPMKey) PublicArea() (Public, error) {
 
 // Migratable reports whether the kernel treats a key with these
 // attributes as migratable: unless both fixedTPM and fixedParent are set.
+// That holds for a [TPMKey]; the public area of a [RawBlob] never has
+// them, and its flag is sealed with the data instead.
 func (p Public) Migratable() bool {
 	return p.Attributes&(AttrFixedTPM|AttrFixedParent) != AttrFixedTPM|AttrFixedParent
 }
@@ -490,4 +496,81 @@ func (p Public) Migratable() bool {
 func (p Public) Hash() string {
 	h, _ := hashByAlg(p.NameAlg)
 	return h.name
+}
+
+// RawBlob is the blob of a TPM 2.0 trusted key made by Linux before 5.13
+// (tpm2_seal_trusted() of 5.10): the parameters of the TPM's answer to
+// TPM2_Create as they came, outPrivate (a TPM2B_PRIVATE) and outPublic (a
+// TPM2B_PUBLIC), then creationData, creationHash and creationTicket,
+// which the kernel keeps and never reads. It does not name its parent
+// key: loading it needs [Options.KeyHandle], the keyhandle= it was sealed
+// under. Linux 5.13 and later load such blobs too: tpm2_load_cmd() reads
+// a blob that is not a TPMKey in this format.
+//
+// The kernels that write it keep migratable= as the last byte of the
+// sealed data, so its public area never has fixedTPM and fixedParent;
+// and nothing in it says whether it was sealed with blobauth=.
+type RawBlob struct {
+	// Private is the sealed object's TPM2B_PRIVATE, including its 2-byte
+	// size.
+	Private []byte
+	// Public is the sealed object's TPM2B_PUBLIC, including its 2-byte
+	// size ([RawBlob.PublicArea] decodes it).
+	Public []byte
+	// Creation is what follows Public: the rest of the TPM2_Create
+	// answer, or nothing. The kernel ignores it.
+	Creation []byte
+}
+
+// ParseRawBlob parses the blob of a TPM 2.0 trusted key in the format of
+// Linux before 5.13, as [ReadBlob] returns it, into a RawBlob; Private,
+// Public and Creation, one after the other, are the blob's bytes.
+//
+// A TPM 2.0 blob is in one format or the other, by its first byte: a
+// TPMKey ([ParseBlob]) starts with 0x30, its SEQUENCE, and a raw blob
+// with the high byte of its TPM2B_PRIVATE's size, which is 0 or 1 in a
+// blob of at most MaxBlob bytes. ParseRawBlob refuses a blob that starts
+// with 0x30, saying it is a TPMKey, one whose TPM2B_PRIVATE or
+// TPM2B_PUBLIC does not fit in it (the kernel would answer E2BIG), and
+// more than MaxBlob bytes. Errors are refusals matching
+// keyring.ErrInvalid whose Field is "blob", "private" or "public".
+func ParseRawBlob(blob Blob) (*RawBlob, error) {
+	const op = "ParseRawBlob"
+	switch {
+	case len(blob) > MaxBlob:
+		return nil, invalid(op, "blob", "is "+strconv.Itoa(len(blob))+" bytes, over "+strconv.Itoa(MaxBlob))
+	case len(blob) > 0 && blob[0] == tagSequence:
+		return nil, invalid(op, "blob", "starts with 0x30: it is a TPMKey, the format of Linux 5.13 and later (ParseBlob)")
+	}
+	rest := []byte(blob)
+	next := func(field string) ([]byte, error) {
+		if len(rest) < 2 {
+			return nil, invalid(op, field, "is missing or truncated")
+		}
+		n := 2 + int(binary.BigEndian.Uint16(rest))
+		if n > len(rest) {
+			return nil, invalid(op, field, "is a TPM2B of "+strconv.Itoa(n)+" bytes, longer than the "+strconv.Itoa(len(rest))+" left")
+		}
+		v := bytes.Clone(rest[:n])
+		rest = rest[n:]
+		return v, nil
+	}
+	var k RawBlob
+	var err error
+	if k.Private, err = next("private"); err != nil {
+		return nil, err
+	}
+	if k.Public, err = next("public"); err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		k.Creation = bytes.Clone(rest)
+	}
+	return &k, nil
+}
+
+// PublicArea decodes the start of k.Public. Errors are refusals matching
+// keyring.ErrInvalid.
+func (k *RawBlob) PublicArea() (Public, error) {
+	return publicArea("RawBlob.PublicArea", "public", k.Public)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,5 +264,73 @@ func TestPublicArea(t *testing.T) {
 	}
 	if (Public{NameAlg: 0x99}).Hash() != "" {
 		t.Error("unknown nameAlg has a name")
+	}
+}
+
+// rawBlob is shaped like a blob of Linux 5.10: the synthetic key's
+// private and public parts, then creation data, hash and ticket.
+func rawBlob() (Blob, []byte) {
+	k := syntheticKey()
+	creation := mustHex("0000" + "0020" + strings.Repeat("c3", 32) + "8021 40000001 0000")
+	return Blob(slices.Concat(k.Private, k.Public, creation)), creation
+}
+
+func TestParseRawBlob(t *testing.T) {
+	blob, creation := rawBlob()
+	k, err := ParseRawBlob(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := syntheticKey()
+	if !bytes.Equal(k.Private, want.Private) || !bytes.Equal(k.Public, want.Public) || !bytes.Equal(k.Creation, creation) {
+		t.Errorf("ParseRawBlob = %x | %x | %x", k.Private, k.Public, k.Creation)
+	}
+	if p, err := k.PublicArea(); err != nil || p.Type != 8 || p.Hash() != "sha256" || p.Attributes != AttrUserWithAuth {
+		t.Errorf("PublicArea() = %+v, %v", p, err)
+	}
+	// Without what follows the public part, as a blob cut to what the
+	// kernel sends the TPM.
+	k, err = ParseRawBlob(blob[:len(blob)-len(creation)])
+	if err != nil || k.Creation != nil {
+		t.Errorf("ParseRawBlob without creation data = %v, %v", k, err)
+	}
+	// The parts are copies.
+	blob[5] ^= 0xff
+	if k.Private[5] == blob[5] {
+		t.Error("Private aliases the blob")
+	}
+
+	tpmKey, err := syntheticKey().MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		blob  []byte
+		field string
+	}{
+		"TPMKey":            {tpmKey, "blob"},
+		"empty":             {nil, "private"},
+		"one byte":          {[]byte{0}, "private"},
+		"private too long":  {mustHex("0004 010203"), "private"},
+		"no public":         {mustHex("0001 01"), "public"},
+		"public too long":   {mustHex("0001 01 0003 0102"), "public"},
+		"over MaxBlob":      {make([]byte, MaxBlob+1), "blob"},
+		"size over MaxBlob": {append(mustHex("0300"), make([]byte, 500)...), "private"},
+	} {
+		_, err := ParseRawBlob(tc.blob)
+		var ke *keyring.Error
+		if !errors.Is(err, keyring.ErrInvalid) || !errors.As(err, &ke) || !ke.Refused || ke.Field != tc.field {
+			t.Errorf("%s: %v; want a refusal of %s", name, err, tc.field)
+		}
+	}
+	if _, err := ParseRawBlob(tpmKey); err == nil || !strings.Contains(err.Error(), "ParseBlob") {
+		t.Errorf("ParseRawBlob of a TPMKey: %v; want it to point to ParseBlob", err)
+	}
+	// And the other way round: ParseBlob refuses a raw blob.
+	if _, err := ParseBlob(blob); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("ParseBlob of a raw blob: %v", err)
+	}
+	if _, err := (&RawBlob{Public: mustHex("0004 0008 000b")}).PublicArea(); !errors.Is(err, keyring.ErrInvalid) {
+		t.Errorf("short public: %v", err)
 	}
 }

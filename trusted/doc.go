@@ -25,7 +25,9 @@
 // trusted-keys TA, CONFIG_TRUSTED_KEYS_CAAM or CONFIG_TRUSTED_KEYS_DCP.
 // Without them the kernel has no "trusted" key type and every kernel
 // function answers keyring.ErrNotSupported naming CONFIG_TRUSTED_KEYS.
-// TPM 2.0 blobs are TPMKey structures from Linux 5.13 on.
+// TPM 2.0 blobs are TPMKey structures from Linux 5.13 on ([ParseBlob]);
+// earlier kernels write raw blobs ([ParseRawBlob]), which name no parent:
+// loading one needs [Options.KeyHandle], on any kernel.
 //
 // # Lifetime and threads
 //

@@ -208,7 +208,9 @@ func explainAdd(ke *keyring.Error, b Backend, p Payload, desc string, exists fun
 // Errors, all *keyring.Error: keyring.ErrInvalid with Refused set (o
 // refused before any system call, or the backend never updates keys);
 // keyring.ErrPermission (the key is not migratable, the TPM refused to
-// seal, or pcrlock= without CAP_SYS_ADMIN); keyring.ErrNotSupported (no
+// seal, or pcrlock= without CAP_SYS_ADMIN; before Linux 5.13 the kernel's
+// update seals with TPM 1.2's TPM_Seal whatever the TPM, so a TPM 2.0
+// refuses every update); keyring.ErrNotSupported (no
 // trusted keys); the errors of keyring.Key.Update.
 func Update(k keyring.Key, o Options) error {
 	b, err := KernelBackend()
@@ -226,7 +228,8 @@ func Update(k keyring.Key, o Options) error {
 	// without write permission, which is not the kernel's refusal below.
 	if errors.As(err, &ke) && errors.Is(ke, syscall.EPERM) {
 		return kerr.WithReason(ke, "the kernel refuses to update a non-migratable key (made with migratable=0, or "+
-			"loaded from a blob with fixedTPM and fixedParent); or the TPM refused to seal; or pcrlock= needs CAP_SYS_ADMIN")
+			"loaded from a blob with fixedTPM and fixedParent); or the TPM refused to seal (a TPM 2.0 refuses every update "+
+			"before Linux 5.13, whose update seals with TPM 1.2's command); or pcrlock= needs CAP_SYS_ADMIN")
 	}
 	return err
 }

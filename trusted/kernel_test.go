@@ -5,7 +5,9 @@ package trusted
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,21 +119,47 @@ func needTPM2(t *testing.T) keyring.Keyring {
 	return s
 }
 
-func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.Key, Blob, *TPMKey) {
+// sealed is a blob as the running kernel wrote it, in the format that
+// kernel writes: a TPMKey (Linux 5.13 and later) or a raw blob (before),
+// told apart by what the kernel wrote, not by its version.
+type sealed struct {
+	blob Blob
+	key  *TPMKey  // a TPMKey blob, or nil
+	raw  *RawBlob // a raw blob, or nil
+}
+
+// opts returns o with what loading s needs: a raw blob names no parent,
+// so it takes keyhandle=, the handle it was sealed under (spk).
+func (s sealed) opts(o Options) Options {
+	if s.raw != nil && o.KeyHandle == 0 {
+		o.KeyHandle = spk
+	}
+	return o
+}
+
+func mustNew(t *testing.T, s keyring.Keyring, desc string, o Options) (keyring.Key, sealed) {
 	t.Helper()
 	k, err := New(s, desc, o)
 	if err != nil {
 		t.Fatalf("New(%v): %v (is a storage key persisted at 0x81000001? swtpm_setup --create-spk)", o, err)
 	}
-	blob, key := mustRead(t, k)
-	return k, blob, key
+	return k, mustRead(t, k)
 }
 
-func mustRead(t *testing.T, k keyring.Key) (Blob, *TPMKey) {
+// mustRead reads k's blob and parses it in the format the kernel wrote,
+// which its first byte tells: 0x30 starts a TPMKey's SEQUENCE, and can
+// start no raw blob, whose TPM2B_PRIVATE's size is under 0x200.
+func mustRead(t *testing.T, k keyring.Key) sealed {
 	t.Helper()
 	blob, err := ReadBlob(k)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(blob) == 0 {
+		t.Fatal("the kernel wrote an empty blob")
+	}
+	if blob[0] != tagSequence {
+		return mustReadRaw(t, blob)
 	}
 	key, err := ParseBlob(blob)
 	if err != nil {
@@ -141,52 +169,110 @@ func mustRead(t *testing.T, k keyring.Key) (Blob, *TPMKey) {
 	if err != nil || !bytes.Equal(m, blob) {
 		t.Fatalf("MarshalBinary does not give the kernel's blob back (%v):\n%x\n%x", err, m, blob)
 	}
-	return blob, key
+	return sealed{blob: blob, key: key}
 }
 
-func mustPublic(t *testing.T, k *TPMKey) Public {
+// mustReadRaw checks a blob in the format of kernels before 5.13
+// (tpm2_seal_trusted() of 5.10): all of TPM2_Create's answer, private
+// and public parts first.
+func mustReadRaw(t *testing.T, blob Blob) sealed {
 	t.Helper()
-	p, err := k.PublicArea()
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err == nil {
+		var rel []byte
+		for _, c := range u.Release {
+			if c == 0 {
+				break
+			}
+			rel = append(rel, byte(c))
+		}
+		var major, minor int
+		if _, err := fmt.Sscanf(string(rel), "%d.%d", &major, &minor); err == nil && (major > 5 || major == 5 && minor >= 13) {
+			t.Errorf("Linux %s wrote a raw TPM 2.0 blob; from 5.13 on the kernel writes TPMKey: %x", rel, blob[:min(len(blob), 16)])
+		}
+	}
+	raw, err := ParseRawBlob(blob)
+	if err != nil {
+		t.Fatalf("the kernel's blob %x... is neither a TPMKey nor a raw blob: %v", blob[:min(len(blob), 16)], err)
+	}
+	if !bytes.Equal(slices.Concat(raw.Private, raw.Public, raw.Creation), blob) {
+		t.Fatal("ParseRawBlob's parts do not make the kernel's blob")
+	}
+	if len(raw.Creation) == 0 {
+		t.Error("the raw blob ends with its public part; the kernel keeps TPM2_Create's creation data and ticket after it")
+	}
+	return sealed{blob: blob, raw: raw}
+}
+
+func mustPublic(t *testing.T, s sealed) Public {
+	t.Helper()
+	var p Public
+	var err error
+	if s.key != nil {
+		p, err = s.key.PublicArea()
+	} else {
+		p, err = s.raw.PublicArea()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func mustLoad(t *testing.T, s keyring.Keyring, desc string, blob Blob, o Options) keyring.Key {
+// mustLoad loads sb with o and what its format needs (sealed.opts).
+func mustLoad(t *testing.T, s keyring.Keyring, desc string, sb sealed, o Options) keyring.Key {
 	t.Helper()
-	k, err := Load(s, desc, blob, o)
+	k, err := Load(s, desc, sb.blob, sb.opts(o))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	got, err := ReadBlob(k)
-	if err != nil || !bytes.Equal(got, blob) {
+	if err != nil || !bytes.Equal(got, sb.blob) {
 		t.Fatalf("the loaded key reads back another blob (%v)", err)
 	}
 	return k
 }
 
 // A key made with keyhandle= reads back as a TPMKey with the kernel's
-// layout, and loads again from its blob, after the original is gone.
+// layout (Linux 5.13 and later) or as a raw blob (before), and loads
+// again from its blob, after the original is gone.
 func TestKernelNewReadLoad(t *testing.T) {
 	s := needTPM2(t)
-	k, blob, key := mustNew(t, s, "kmk", Options{KeyHandle: spk})
-	if !bytes.HasPrefix(blob[3:], mustHex("06066781050a0105 a003010101 02050081000001")) || blob[0] != 0x30 {
-		t.Errorf("the blob does not start as docs/trusted.md says the kernel writes it: %x", blob[:min(len(blob), 24)])
+	k, sb := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	blob := sb.blob
+	if key := sb.key; key != nil {
+		if !bytes.HasPrefix(blob[3:], mustHex("06066781050a0105 a003010101 02050081000001")) || blob[0] != 0x30 {
+			t.Errorf("the blob does not start as docs/trusted.md says the kernel writes it: %x", blob[:min(len(blob), 24)])
+		}
+		if key.Parent != spk || !key.EmptyAuth || key.Policy != nil || key.Secret != nil {
+			t.Errorf("ParseBlob = parent %#x, emptyAuth %v, policy %v, secret %v", key.Parent, key.EmptyAuth, key.Policy, key.Secret)
+		}
+	} else {
+		t.Logf("the kernel writes raw TPM 2.0 blobs (before Linux 5.13): %d bytes, private %d, public %d, creation %d",
+			len(blob), len(sb.raw.Private), len(sb.raw.Public), len(sb.raw.Creation))
 	}
-	if key.Parent != spk || !key.EmptyAuth || key.Policy != nil || key.Secret != nil {
-		t.Errorf("ParseBlob = parent %#x, emptyAuth %v, policy %v, secret %v", key.Parent, key.EmptyAuth, key.Policy, key.Secret)
-	}
-	if p := mustPublic(t, key); p.Type != 8 || p.Hash() != "sha256" || p.Attributes&AttrUserWithAuth == 0 || !p.Migratable() || len(p.AuthPolicy) != 0 {
+	if p := mustPublic(t, sb); p.Type != 8 || p.Hash() != "sha256" || p.Attributes&AttrUserWithAuth == 0 || !p.Migratable() || len(p.AuthPolicy) != 0 {
 		t.Errorf("PublicArea() = %+v", p)
 	}
 	if err := s.Unlink(k); err != nil {
 		t.Fatal(err)
 	}
 	keytest.WaitGone(t, k)
-	mustLoad(t, s, "kmk", blob, Options{})
+	if sb.raw != nil {
+		// A raw blob names no parent: Load refuses it without keyhandle=,
+		// before asking the kernel, and the TPM refuses another parent.
+		_, err := Load(s, "kmk", blob, Options{})
+		var ke *keyring.Error
+		if !errors.As(err, &ke) || !ke.Refused || ke.Field != "keyhandle" {
+			t.Errorf("Load of a raw blob without keyhandle=: %v; want a refusal of keyhandle", err)
+		}
+		if _, err := Load(s, "kmk", blob, Options{KeyHandle: spk + 1}); !errors.Is(err, ErrUnseal) {
+			t.Errorf("Load of a raw blob under %#x, which the TPM does not have: %v; want ErrUnseal", spk+1, err)
+		}
+	}
+	mustLoad(t, s, "kmk", sb, Options{})
 	// The same, with keyhandle= equal to the blob's parent.
-	mustLoad(t, s, "kmk-again", blob, Options{KeyHandle: spk})
+	mustLoad(t, s, "kmk-again", sb, Options{KeyHandle: spk})
 }
 
 // An encrypted key under a trusted master survives the unlinking of both:
@@ -194,7 +280,7 @@ func TestKernelNewReadLoad(t *testing.T) {
 // encrypted blob's HMAC would not verify.
 func TestKernelEncryptedUnderTrusted(t *testing.T) {
 	s := needTPM2(t)
-	tk, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	tk, tblob := mustNew(t, s, "kmk", Options{KeyHandle: spk})
 	master := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}
 	p, err := encrypted.NewPayload(encrypted.Options{Format: encrypted.Default, Master: master, Length: 32})
 	if err != nil {
@@ -216,7 +302,7 @@ func TestKernelEncryptedUnderTrusted(t *testing.T) {
 	keytest.WaitGone(t, ek, tk)
 
 	// Another trusted key under the same name does not open the blob.
-	other, _, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	other, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
 	if _, err := encrypted.Load(s, "ek", eblob); !errors.Is(err, keyring.ErrInvalid) {
 		t.Fatalf("encrypted.Load under another trusted key: %v; want EINVAL (HMAC)", err)
 	}
@@ -245,11 +331,20 @@ func TestKernelEncryptedUnderTrusted(t *testing.T) {
 // ErrUnseal.
 func TestKernelTamperedBlob(t *testing.T) {
 	s := needTPM2(t)
-	_, blob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
-	bad := bytes.Clone(blob)
-	bad[len(bad)-1] ^= 0x01 // inside privkey: still a valid TPMKey
-	if _, err := ParseBlob(bad); err != nil {
-		t.Fatal(err)
+	_, sb := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	bad := bytes.Clone(sb.blob)
+	if sb.key != nil {
+		bad[len(bad)-1] ^= 0x01 // inside privkey: still a valid TPMKey
+		if _, err := ParseBlob(bad); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		// The last byte of the private part: the kernel ignores what
+		// follows the public part.
+		bad[len(sb.raw.Private)-1] ^= 0x01
+		if _, err := ParseRawBlob(bad); err != nil {
+			t.Fatal(err)
+		}
 	}
 	wantUnseal := func(what string, err error) {
 		t.Helper()
@@ -261,15 +356,15 @@ func TestKernelTamperedBlob(t *testing.T) {
 			t.Errorf("%s: %q does not say the TPM refused to unseal", what, err)
 		}
 	}
-	_, err := Load(s, "tampered", bad, Options{})
+	_, err := Load(s, "tampered", bad, sb.opts(Options{}))
 	wantUnseal("Load", err)
 
 	// With pcrlock=, the kernel returns the PCR extension's result instead
 	// of the unsealing failure (trusted_tpm_unseal()); Load checks first.
-	_, err = Load(s, "tampered", bad, Options{PCRLock: 16})
+	_, err = Load(s, "tampered", bad, sb.opts(Options{PCRLock: 16}))
 	wantUnseal("Load with pcrlock=", err)
 	if os.Geteuid() == 0 {
-		p, err := LoadPayload(TPM2, bad, Options{PCRLock: 16})
+		p, err := LoadPayload(TPM2, bad, sb.opts(Options{PCRLock: 16}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,43 +384,51 @@ func TestKernelTamperedBlob(t *testing.T) {
 func TestKernelOptions(t *testing.T) {
 	t.Run("blobauth", func(t *testing.T) {
 		s := needTPM2(t)
-		_, blob, key := mustNew(t, s, "pw", Options{KeyHandle: spk, BlobAuth: []byte("hunter2")})
-		if key.EmptyAuth {
+		_, sb := mustNew(t, s, "pw", Options{KeyHandle: spk, BlobAuth: []byte("hunter2")})
+		if sb.key != nil && sb.key.EmptyAuth {
 			t.Error("a key with blobauth= says emptyAuth")
 		}
-		_, err := Load(s, "pw-none", blob, Options{})
+		// (A raw blob does not say whether it has a password: only the
+		// TPM's answers below do.)
+		_, err := Load(s, "pw-none", sb.blob, sb.opts(Options{}))
 		if !errors.Is(err, ErrUnseal) {
 			t.Errorf("Load without the password: %v; want ErrUnseal", err)
 		}
-		mustLoad(t, s, "pw-ok", blob, Options{BlobAuth: []byte("hunter2")})
+		mustLoad(t, s, "pw-ok", sb, Options{BlobAuth: []byte("hunter2")})
 	})
 
 	t.Run("hash and policydigest", func(t *testing.T) {
 		s := needTPM2(t)
 		digest := bytes.Repeat([]byte{0x42}, 20)
-		_, blob, key := mustNew(t, s, "policy", Options{KeyHandle: spk, Hash: "sha1", PolicyDigest: digest})
-		p := mustPublic(t, key)
+		_, sb := mustNew(t, s, "policy", Options{KeyHandle: spk, Hash: "sha1", PolicyDigest: digest})
+		p := mustPublic(t, sb)
 		if p.Hash() != "sha1" || !bytes.Equal(p.AuthPolicy, digest) || p.Attributes&AttrUserWithAuth != 0 {
 			t.Errorf("PublicArea() = %+v; want sha1, the digest, no userWithAuth", p)
 		}
 		// No policy session can satisfy a made-up digest: the TPM refuses.
-		if _, err := Load(s, "policy-load", blob, Options{}); !errors.Is(err, ErrUnseal) {
+		if _, err := Load(s, "policy-load", sb.blob, sb.opts(Options{})); !errors.Is(err, ErrUnseal) {
 			t.Errorf("Load without a policy session: %v; want ErrUnseal", err)
 		}
 	})
 
 	t.Run("migratable=0", func(t *testing.T) {
 		s := needTPM2(t)
-		k, blob, key := mustNew(t, s, "fixed", Options{KeyHandle: spk, NonMigratable: true})
-		if p := mustPublic(t, key); p.Migratable() || p.Attributes&(AttrFixedTPM|AttrFixedParent) != AttrFixedTPM|AttrFixedParent {
+		k, sb := mustNew(t, s, "fixed", Options{KeyHandle: spk, NonMigratable: true})
+		p := mustPublic(t, sb)
+		switch {
+		case sb.key != nil && (p.Migratable() || p.Attributes&(AttrFixedTPM|AttrFixedParent) != AttrFixedTPM|AttrFixedParent):
 			t.Errorf("PublicArea() = %+v; want fixedTPM and fixedParent", p)
+		case sb.raw != nil && p.Attributes&(AttrFixedTPM|AttrFixedParent) != 0:
+			// Kernels that write raw blobs seal the flag with the data.
+			t.Errorf("PublicArea() of a raw blob = %+v; want neither fixedTPM nor fixedParent", p)
 		}
 		err := Update(k, Options{KeyHandle: spk})
 		if !errors.Is(err, keyring.ErrPermission) || !strings.Contains(err.Error(), "non-migratable") {
 			t.Errorf("Update of a non-migratable key: %v; want EPERM saying why", err)
 		}
-		// Loaded, it is still non-migratable: the kernel reads the flag from the blob.
-		l := mustLoad(t, s, "fixed-loaded", blob, Options{})
+		// Loaded, it is still non-migratable: the kernel reads the flag
+		// from the blob's public area (TPMKey) or sealed data (raw).
+		l := mustLoad(t, s, "fixed-loaded", sb, Options{})
 		if err := Update(l, Options{KeyHandle: spk}); !errors.Is(err, keyring.ErrPermission) {
 			t.Errorf("Update of the loaded non-migratable key: %v", err)
 		}
@@ -338,12 +441,26 @@ func TestKernelOptions(t *testing.T) {
 
 	t.Run("update", func(t *testing.T) {
 		s := needTPM2(t)
-		k, blob, _ := mustNew(t, s, "up", Options{KeyHandle: spk})
-		if err := Update(k, Options{KeyHandle: spk, BlobAuth: []byte("new-pw")}); err != nil {
+		k, sb := mustNew(t, s, "up", Options{KeyHandle: spk})
+		err := Update(k, Options{KeyHandle: spk, BlobAuth: []byte("new-pw")})
+		switch {
+		case err != nil && sb.raw != nil && errors.Is(err, syscall.EPERM):
+			// The kernels that write raw blobs (5.10's trusted_update() in
+			// trusted_tpm1.c) reseal with key_seal(), TPM 1.2's TPM_Seal,
+			// whatever the TPM: a TPM 2.0 refuses it.
+			t.Logf("Update: %v: the kernel's update seals with TPM 1.2's command, which the TPM 2.0 refuses (fixed in Linux 5.13)", err)
+			if !strings.Contains(err.Error(), "TPM 1.2") {
+				t.Errorf("Update's error %q does not give this reason", err)
+			}
+			if got, rerr := ReadBlob(k); rerr != nil || !bytes.Equal(got, sb.blob) {
+				t.Errorf("the key's blob changed after a refused update (%v)", rerr)
+			}
+			return
+		case err != nil:
 			t.Fatalf("Update: %v", err)
 		}
-		blob2, key2 := mustRead(t, k)
-		if bytes.Equal(blob, blob2) || key2.EmptyAuth {
+		sb2 := mustRead(t, k)
+		if bytes.Equal(sb.blob, sb2.blob) || sb2.key != nil && sb2.key.EmptyAuth {
 			t.Error("the resealed blob did not change to one with a password")
 		}
 		// Both blobs hold the same key: an encrypted key made under one
@@ -367,7 +484,7 @@ func TestKernelOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		keytest.WaitGone(t, k, ek)
-		mustLoad(t, s, "up", blob2, Options{BlobAuth: []byte("new-pw")})
+		mustLoad(t, s, "up", sb2, Options{BlobAuth: []byte("new-pw")})
 		if _, err := encrypted.Load(s, "ek-up2", eblob); err != nil {
 			t.Errorf("the resealed trusted key holds another key: %v", err)
 		}
@@ -408,7 +525,7 @@ func TestKernelOptions(t *testing.T) {
 // unlinking of both keys.
 func TestKernelImportUnderTrusted(t *testing.T) {
 	s := needTPM2(t)
-	_, tblob, _ := mustNew(t, s, "kmk", Options{KeyHandle: spk})
+	_, tblob := mustNew(t, s, "kmk", Options{KeyHandle: spk})
 	plain := bytes.Repeat([]byte{0x17}, 32)
 	master := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "kmk"}
 	ek, eblob, err := encrypted.Import(s, "imported", plain, encrypted.ImportOptions{Master: master})
@@ -445,7 +562,7 @@ func TestKernelMigrateToTrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, tblob, _ := mustNew(t, s, "tkmk", Options{KeyHandle: spk})
+	_, tblob := mustNew(t, s, "tkmk", Options{KeyHandle: spk})
 	to := encrypted.Master{Kind: encrypted.TrustedMaster, Name: "tkmk"}
 	ek, nb, err := encrypted.Migrate(s, "migrated", ub, encrypted.MigrateOptions{To: to})
 	if !keytest.KernelConfig(t, "CONFIG_USER_DECRYPTED_DATA") {

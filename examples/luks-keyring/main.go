@@ -8,7 +8,7 @@
 //	luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
 //	luks-keyring possession-demo
 //	luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
-//	luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
+//	luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE [--keyhandle HANDLE]]
 //	                   [--cipher aes-xts-plain64] [--offset SECTORS] [--sectors N]
 //	luks-keyring table --name NAME
 //	luks-keyring unmap --name NAME
@@ -46,7 +46,9 @@
 // goroutine locked to its own OS thread it loads the volume key into that
 // thread's keyring (a logon or user key from --key-file, an encrypted key
 // from its blob with --blob, a trusted key from its blob with
-// --trusted-blob; with none of them the key must already be reachable from
+// --trusted-blob, and with --keyhandle the TPM parent key it was sealed
+// under, which a TPM 2.0 blob made before Linux 5.13 needs because it does
+// not name it; with none of them the key must already be reachable from
 // the process's keyrings), and from the same thread creates the
 // device-mapper device NAME with one dm-crypt target whose key is the
 // reference --key-ref, ":<size>:<type>:<description>", and activates it.
@@ -107,7 +109,7 @@ const usage = `usage:
   luks-keyring volume-key        --desc cryptsetup:UUID-d0 [--size 64] [--key-file FILE|-]
   luks-keyring possession-demo
   luks-keyring never-in-clear    --master user:NAME --desc DESC --blob FILE [--size 64] [--load] [--keyring @t]
-  luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE]
+  luks-keyring map   --name NAME --device DEV --key-ref :SIZE:TYPE:DESC [--key-file FILE|- | --blob FILE | --trusted-blob FILE [--keyhandle HANDLE]]
                      [--cipher aes-xts-plain64] [--offset SECTORS] [--sectors N]
   luks-keyring table --name NAME
   luks-keyring unmap --name NAME
@@ -128,8 +130,9 @@ type cmd struct {
 	size                              int
 	print, revoke, load               bool
 
-	name, device, keyRef, trustedBlob, cipher string
-	offset, sectors                           uint64
+	name, device, keyRef, trustedBlob, keyHandle, cipher string
+	offset, sectors                                      uint64
+	parent                                               uint32 // --keyhandle, parsed
 }
 
 // keyringFlag returns the keyring --keyring names (keyring.ParseID's
@@ -172,6 +175,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.device, "device", "", "the block device holding the encrypted data")
 	fs.StringVar(&c.keyRef, "key-ref", "", "dm-crypt key reference :SIZE:TYPE:DESC")
 	fs.StringVar(&c.trustedBlob, "trusted-blob", "", "trusted key blob file (hex)")
+	fs.StringVar(&c.keyHandle, "keyhandle", "", "TPM parent key handle of --trusted-blob, such as 0x81000001")
 	fs.StringVar(&c.cipher, "cipher", "aes-xts-plain64", "dm-crypt cipher")
 	fs.Uint64Var(&c.offset, "offset", 0, "first sector of the data on --device")
 	fs.Uint64Var(&c.sectors, "sectors", 0, "sectors to map; 0: to the end of --device")
@@ -723,6 +727,15 @@ func (c *cmd) mapVolume() error {
 		c.blob != "" && ref.typ != "encrypted",
 		c.trustedBlob != "" && ref.typ != "trusted":
 		return usageError("--key-ref's TYPE must be logon or user with --key-file, encrypted with --blob, trusted with --trusted-blob")
+	case c.keyHandle != "" && c.trustedBlob == "":
+		return usageError("--keyhandle goes with --trusted-blob\n" + usage)
+	}
+	if c.keyHandle != "" {
+		h, err := strconv.ParseUint(c.keyHandle, 0, 32)
+		if err != nil || h == 0 {
+			return usageError("--keyhandle must be a TPM handle such as 0x81000001, not " + strconv.Quote(c.keyHandle))
+		}
+		c.parent = uint32(h)
 	}
 	sectors := c.sectors
 	if sectors == 0 {
@@ -810,9 +823,16 @@ func (c *cmd) loadVolumeKey(ref keyRef) (keyring.Key, error) {
 		if err := b.UnmarshalText(bytes.TrimSpace(text)); err != nil {
 			return keyring.Key{}, err
 		}
-		// A TPM 2.0 blob names its parent key; nothing else is needed to
+		// A TPM 2.0 blob made by Linux 5.13 or later names its parent key,
+		// and the kernel takes --keyhandle only if it is that key; one made
+		// before names none and needs --keyhandle. Nothing else is needed to
 		// unseal one sealed without authorization or policy.
-		return trusted.Load(t, ref.desc, b, trusted.Options{})
+		k, err := trusted.Load(t, ref.desc, b, trusted.Options{KeyHandle: c.parent})
+		var ke *keyring.Error
+		if errors.As(err, &ke) && ke.Refused && ke.Field == "keyhandle" {
+			return keyring.Key{}, fmt.Errorf("%s: %w (--keyhandle gives the parent key's handle, the keyhandle= it was sealed with)", c.trustedBlob, err)
+		}
+		return k, err
 	}
 	return keyring.Key{}, nil
 }

@@ -100,6 +100,10 @@ func TestUsage(t *testing.T) {
 		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:a b"},
 		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:a:b", "--blob", "f"},
 		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:encrypted:a", "--key-file", "f", "--blob", "g"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:logon:a:b", "--key-file", "f", "--keyhandle", "0x81000001"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:trusted:a", "--trusted-blob", "f", "--keyhandle", "srk"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:trusted:a", "--trusted-blob", "f", "--keyhandle", "0"},
+		{"map", "--name", "v", "--device", "/dev/null", "--key-ref", ":64:trusted:a", "--trusted-blob", "f", "--keyhandle", "0x100000000"},
 		{"table"},
 		{"unmap", "extra"},
 	} {

@@ -195,7 +195,9 @@ func (w *nfitWorld) loadKek() {
 	w.t.Helper()
 	var err error
 	if w.kek.Kind == encrypted.TrustedMaster {
-		_, err = trusted.Load(keyring.User(), w.kek.Name, w.sealed, trusted.Options{})
+		// spk, the parent it was sealed under: a blob made before Linux
+		// 5.13 does not name it, and a later one names the same.
+		_, err = trusted.Load(keyring.User(), w.kek.Name, w.sealed, trusted.Options{KeyHandle: spk})
 	} else {
 		_, err = keyring.User().Add("user", w.kek.Name, w.payload)
 	}
