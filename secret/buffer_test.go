@@ -119,18 +119,12 @@ func TestNewInvalid(t *testing.T) {
 // vmLck returns VmLck from /proc/self/status, in kB.
 func vmLck(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	v := keytest.ProcStatus(t, "VmLck")
+	n, err := strconv.Atoi(strings.TrimSuffix(v, " kB"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("VmLck %q: %v", v, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmLck:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
-	}
-	t.Fatal("no VmLck in /proc/self/status")
-	return 0
+	return n
 }
 
 // Over RLIMIT_MEMLOCK, New fails with ErrLockLimit (and keyring.ErrQuota)

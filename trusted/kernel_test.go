@@ -267,7 +267,7 @@ func TestKernelNewReadLoad(t *testing.T) {
 			t.Errorf("Load of a raw blob without keyhandle=: %v; want a refusal of keyhandle", err)
 		}
 		if _, err := Load(s, "kmk", blob, Options{KeyHandle: spk + 1}); !errors.Is(err, ErrUnseal) {
-			t.Errorf("Load of a raw blob under %#x, which the TPM does not have: %v; want ErrUnseal", spk+1, err)
+			t.Errorf("Load of a raw blob under %#x, which the TPM does not have: %v; want ErrUnseal", uint32(spk+1), err)
 		}
 	}
 	mustLoad(t, s, "kmk", sb, Options{})

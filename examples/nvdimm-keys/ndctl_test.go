@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/internal/vmtest"
 )
 
@@ -197,19 +198,10 @@ func TestNdctl(t *testing.T) {
 // umask returns the process's umask, from /proc/self/status (Linux 4.7+).
 func umask(t *testing.T) fs.FileMode {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	v := keytest.ProcStatus(t, "Umask")
+	m, err := strconv.ParseUint(v, 8, 32)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Umask %q: %v", v, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
-			if err != nil {
-				t.Fatalf("/proc/self/status: %q: %v", line, err)
-			}
-			return fs.FileMode(m)
-		}
-	}
-	t.Fatal("/proc/self/status has no Umask")
-	return 0
+	return fs.FileMode(m)
 }

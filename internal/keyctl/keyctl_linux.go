@@ -16,6 +16,7 @@ const (
 	EKEYREVOKED  = unix.EKEYREVOKED
 	EKEYREJECTED = unix.EKEYREJECTED
 	EDQUOT       = unix.EDQUOT
+	ENOPKG       = unix.ENOPKG // the kernel lacks an algorithm or encoding
 )
 
 // Supported reports whether this GOOS has the key retention service.

@@ -14,6 +14,7 @@ const (
 	EKEYREVOKED  = syscall.Errno(128)
 	EKEYREJECTED = syscall.Errno(129)
 	EDQUOT       = syscall.EDQUOT
+	ENOPKG       = syscall.Errno(65)
 )
 
 const none = syscall.ENOSYS
