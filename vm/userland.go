@@ -60,12 +60,12 @@ func foreignUserland(cache string, m *machine) ([]plan.Bind, []string, error) {
 		}
 	}
 	// complete lists the packages unpacked, written last.
-	complete := filepath.Join(dir, "complete")
-	if b, err := os.ReadFile(complete); err != nil || string(b) != strings.Join(pkgs, "\n") {
+	complete, unpacked := filepath.Join(dir, "complete"), strings.Join(pkgs, "\n")
+	if b, err := os.ReadFile(complete); err != nil || string(b) != unpacked {
 		if err := unpackPackages(dir, root, pkgs); err != nil {
 			return nil, nil, err
 		}
-		if err := os.WriteFile(complete, []byte(strings.Join(pkgs, "\n")), 0o644); err != nil {
+		if err := os.WriteFile(complete, []byte(unpacked), 0o644); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -1,11 +1,15 @@
 package keytest
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // Build compiles the main package in dir (relative to the test's package
@@ -43,5 +47,16 @@ func NeedCC(t testing.TB) {
 	}
 	if out, err := exec.Command(cc, "--version").CombinedOutput(); err != nil {
 		t.Skipf("the C compiler %s does not run here (%v; %s): cannot build a cgo program", cc, err, out)
+	}
+}
+
+// WantNoConstructor checks err, the error of keyring/sessioninit's or
+// keyring/processinit's accessor in a program built without cgo: it must
+// match keyring.ErrNotSupported and say how to build with the C
+// constructor (CGO_ENABLED=1).
+func WantNoConstructor(t testing.TB, err error) {
+	t.Helper()
+	if !errors.Is(err, keyring.ErrNotSupported) || !strings.Contains(err.Error(), "CGO_ENABLED=1") {
+		t.Errorf("built without cgo: error %v, want ErrNotSupported saying how to build with the constructor", err)
 	}
 }

@@ -3,8 +3,6 @@
 package processinit_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
@@ -21,9 +19,7 @@ func TestEveryThreadSharesProcessKeyring(t *testing.T) {
 	keytest.Session(t)
 	p, err := processinit.Process()
 	if !cgo {
-		if !errors.Is(err, keyring.ErrNotSupported) || !strings.Contains(err.Error(), "CGO_ENABLED=1") {
-			t.Errorf("built without cgo: error %v, want ErrNotSupported saying how to build with the constructor", err)
-		}
+		keytest.WantNoConstructor(t, err)
 		return
 	}
 	if err != nil {

@@ -3,7 +3,6 @@
 package sessioninit_test
 
 import (
-	"errors"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -22,7 +21,7 @@ func TestEveryThreadSharesSession(t *testing.T) {
 	keytest.Session(t) // the test's own thread leaves the session; the others keep it
 	s, err := sessioninit.Session()
 	if !cgo {
-		wantNoConstructor(t, err)
+		keytest.WantNoConstructor(t, err)
 		return
 	}
 	if err != nil {
@@ -37,14 +36,6 @@ func TestEveryThreadSharesSession(t *testing.T) {
 			t.Errorf("thread %d: @s is %v (%v), want %v", tid, id, err, s.ID())
 		}
 	})
-}
-
-// wantNoConstructor checks the error of a build without the constructor.
-func wantNoConstructor(t *testing.T, err error) {
-	t.Helper()
-	if !errors.Is(err, keyring.ErrNotSupported) || !strings.Contains(err.Error(), "CGO_ENABLED=1") {
-		t.Errorf("built without cgo: error %v, want ErrNotSupported saying how to build with the constructor", err)
-	}
 }
 
 // A program that imports sessioninit and processinit, built with cgo, with
