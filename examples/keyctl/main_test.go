@@ -97,6 +97,10 @@ type testCase struct {
 	env []string
 	// lenOnly compares stdout's length only (random output).
 	lenOnly bool
+	// sameKeys runs both programs on one setup, for commands that change
+	// no key and print serials in binary (a keyring's payload), which
+	// normalising cannot match across two setups.
+	sameKeys bool
 	// userNS runs both programs in a new user namespace each, for
 	// commands that leave state outside the session: a persistent keyring
 	// lives for days, but a namespace's register of them dies with it.
@@ -237,7 +241,7 @@ func cases() []testCase {
 		c("read", "read", "$u"),
 		c("read binary", "read", "$b"),
 		c("read long", "read", "$deep"),
-		{name: "read keyring", args: []string{"read", "$r"}, lenOnly: true}, // serials in binary
+		{name: "read keyring", args: []string{"read", "$r"}, sameKeys: true},
 		c("read logon", "read", "$lg"),
 		c("read missing", "read", "99999"),
 		{name: "read revoked", args: []string{"read", "$b"}, setup: revoked},
@@ -245,7 +249,7 @@ func cases() []testCase {
 		c("pipe binary", "pipe", "$b"),
 		c("print", "print", "$u"),
 		c("print binary", "print", "$b"),
-		{name: "print keyring", args: []string{"print", "$r"}, lenOnly: true},
+		{name: "print keyring", args: []string{"print", "$r"}, sameKeys: true},
 		// add, padd, newring, update, pupdate
 		c("add", "add", "user", "new", "data", "@s"),
 		c("add x", "add", "-x", "user", "new", "64 61 74 61", "@s"),
@@ -613,12 +617,15 @@ func runCases(t *testing.T, cases []testCase) {
 				setup = std
 			}
 			var res [2]result
+			var e env
 			for i, bin := range []string{cKeyctl, ours} {
-				if err := s.Clear(); err != nil {
-					t.Fatal(err)
+				if i == 0 || !tc.sameKeys {
+					if err := s.Clear(); err != nil {
+						t.Fatal(err)
+					}
+					waitQuota(t, 150)
+					e = setup(t, s)
 				}
-				waitQuota(t, 150)
-				e := setup(t, s)
 				res[i] = run(t, bin, tc.userNS, e.expand(tc.args), []byte(tc.stdin), tc.env...)
 			}
 			if err := s.Clear(); err != nil {
