@@ -15,47 +15,18 @@ import (
 	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kernkeys/kernkeys/asymmetric"
 	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/keytypes"
 )
-
-// certificate returns a self-signed certificate for priv's public key,
-// valid for "kernkeys.test".
-func certificate(t *testing.T, priv crypto.Signer) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kernkeys.test"},
-		DNSNames:              []string{"kernkeys.test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
 
 // needPublicKeys skips where the kernel has no asymmetric keys.
 func needPublicKeys(t *testing.T) {
@@ -135,7 +106,7 @@ func TestCertificateRSA(t *testing.T) {
 	needPublicKeys(t)
 	s := keytest.Session(t)
 	priv := rsaKey(t, 2048)
-	cert := certificate(t, priv)
+	cert := keytest.Certificate(t, "kernkeys.test", priv)
 	k, err := asymmetric.New(load(t, s, "", cert.Raw), cert.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +157,7 @@ func TestNewChecksPublicKey(t *testing.T) {
 	needPublicKeys(t)
 	s := keytest.Session(t)
 	priv := rsaKey(t, 2048)
-	kk := load(t, s, "", certificate(t, priv).Raw)
+	kk := load(t, s, "", keytest.Certificate(t, "kernkeys.test", priv).Raw)
 
 	_, err := asymmetric.New(kk, &rsaKey(t, 2048).PublicKey)
 	wantRefused(t, "another key of the same size", err, "pub")
@@ -239,7 +210,7 @@ func TestCertificateECDSA(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cert := certificate(t, priv)
+		cert := keytest.Certificate(t, "kernkeys.test", priv)
 		k, err := asymmetric.New(load(t, s, "", cert.Raw), cert.PublicKey)
 		if err != nil {
 			t.Fatalf("%s: %v", curve.Params().Name, err)
@@ -382,7 +353,7 @@ func TestPrivateECDSA(t *testing.T) {
 func TestTLSHandshake(t *testing.T) {
 	s := keytest.Session(t)
 	priv := rsaKey(t, 2048)
-	cert := certificate(t, priv)
+	cert := keytest.Certificate(t, "kernkeys.test", priv)
 	k := loadPrivate(t, s, priv)
 	priv = nil // from here on, only the kernel has it
 
