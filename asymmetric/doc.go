@@ -20,7 +20,8 @@
 // certificate's) and checks it against the kernel's key.
 //
 // The PKCS#8 parser (pkcs8_parser.c, CONFIG_PKCS8_PRIVATE_KEY_PARSER)
-// takes RSA keys only (rsaEncryption; anything else is ENOPKG); X.509
+// takes RSA keys only (rsaEncryption; anything else is ENOPKG, which
+// matches keyring.ErrNotSupported like every ENOPKG); X.509
 // certificates (CONFIG_X509_CERTIFICATE_PARSER) give RSA or ECDSA public
 // keys, which verify and encrypt but neither sign nor decrypt.
 //

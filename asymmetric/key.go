@@ -79,7 +79,7 @@ func New(k keyring.Key, pub crypto.PublicKey) (*Key, error) {
 		if errors.As(err, &e) && e.Errno == keyctl.ENOPKG {
 			// 5.10's software_key_determine_akcipher knows the
 			// encodings pkcs1 and raw only, whatever the key.
-			return nil, kerr.WithErr(e, "the kernel's public-key code has no "+probe+" ("+alg+"): ECDSA keys need Linux 5.13 or later", keyring.ErrNotSupported)
+			return nil, kerr.WithReason(e, "the kernel's public-key code has no "+probe+" ("+alg+"): ECDSA keys need Linux 5.13 or later")
 		}
 		return nil, err
 	}

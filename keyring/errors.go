@@ -29,7 +29,8 @@ var (
 	// the error's Reason says which limit and how full ([QuotaOf]).
 	ErrQuota = errors.New("key quota exceeded")
 	// ErrNotSupported: the running kernel lacks the feature (EOPNOTSUPP,
-	// ENODEV for an unknown key type, ENOSYS), or this GOOS has no keys.
+	// ENODEV for an unknown key type, ENOSYS, ENOPKG for an algorithm or
+	// encoding its crypto code lacks), or this GOOS has no keys.
 	ErrNotSupported = errors.New("not supported")
 	// ErrInvalid: EINVAL, the kernel's or this package's for input it
 	// refuses before any system call (Error.Refused tells them apart).
@@ -132,7 +133,7 @@ func (e *Error) Is(target error) bool {
 }
 
 func isUnsupported(e syscall.Errno) bool {
-	return e == syscall.EOPNOTSUPP || e == syscall.ENODEV || e == syscall.ENOSYS
+	return e == syscall.EOPNOTSUPP || e == syscall.ENODEV || e == syscall.ENOSYS || e == keyctl.ENOPKG
 }
 
 // feature names what a keyctl command needs when the kernel answers that it
@@ -172,7 +173,9 @@ func fail(op string, id ID, errno syscall.Errno) error {
 			return e
 		}
 	}
-	if isUnsupported(errno) {
+	if errno == keyctl.ENOPKG {
+		e.Reason = "the kernel has no code for an algorithm, encoding or hash this needs (a crypto option not built, or its module not loaded)"
+	} else if isUnsupported(errno) {
 		e.Reason = feature(op)
 	} else if errno == keyctl.EDQUOT {
 		e.Reason = quotaReason()

@@ -35,6 +35,7 @@ func TestErrorIs(t *testing.T) {
 		{syscall.EOPNOTSUPP, []error{keyring.ErrNotSupported}, []error{errors.ErrUnsupported}},
 		{syscall.ENODEV, []error{keyring.ErrNotSupported}, nil},
 		{syscall.ENOSYS, []error{keyring.ErrNotSupported}, []error{errors.ErrUnsupported}},
+		{syscall.ENOPKG, []error{keyring.ErrNotSupported}, nil},
 		{syscall.EINVAL, []error{keyring.ErrInvalid}, nil},
 		{syscall.ENOTDIR, nil, nil},
 		{syscall.EDEADLK, nil, nil},

@@ -5,6 +5,7 @@ package keyring_test
 import (
 	"bytes"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -88,6 +89,17 @@ func TestPkey(t *testing.T) {
 	u := must(s.Add("user", "not-a-pkey", []byte("x")))(t)
 	_, err = u.PkeyQuery(info)
 	wantUnsupported(t, err, "CONFIG_ASYMMETRIC_KEY_TYPE")
+
+	// An algorithm the kernel's X.509 parser does not know: Ed25519
+	// certificates are ENOPKG on every kernel up to 6.18 at least
+	// (x509_note_pkey_algo's default), which is ErrNotSupported.
+	_, edPriv, err := ed25519.GenerateKey(rand.Reader)
+	check(t, err)
+	_, err = s.Add("asymmetric", "", keytest.Certificate(t, "kernkeys ed25519", edPriv).Raw)
+	wantErr(t, err, keyring.ErrNotSupported, syscall.ENOPKG)
+	if !strings.Contains(err.Error(), "algorithm") {
+		t.Errorf("error %q does not say what is missing", err)
+	}
 }
 
 // A PKCS#8 private key (CONFIG_PKCS8_PRIVATE_KEY_PARSER) does all four

@@ -40,9 +40,10 @@ func checkPayload(op string, id ID, typ string, payload []byte) error {
 // Errors: ErrInvalid (refused before the call: empty or over-long type or
 // description, a NUL in either, a type starting with '.', a payload the type
 // cannot take; from the kernel: a zero r or an unknown negative ID, which
-// it looks up after the type and description), ErrNotSupported (the key type is not in the
-// running kernel), ErrQuota, ErrPermission (no WRITE on r), ErrNotFound (r
-// does not exist).
+// it looks up after the type and description), ErrNotSupported (the key
+// type is not in the running kernel, or the payload needs an algorithm the
+// kernel lacks: ENOPKG for an Ed25519 certificate), ErrQuota, ErrPermission
+// (no WRITE on r), ErrNotFound (r does not exist).
 func (r Keyring) Add(typ, desc string, payload []byte) (Key, error) {
 	if err := r.checkAdd(typ, desc, payload); err != nil {
 		return Key{}, err

@@ -37,7 +37,8 @@ type PkeyInfo struct {
 // (KEYCTL_PKEY_QUERY).
 //
 // Errors: ErrNotSupported (not an asymmetric key, or no
-// CONFIG_ASYMMETRIC_KEY_TYPE), ErrInvalid (info not understood; the zero
+// CONFIG_ASYMMETRIC_KEY_TYPE; ENOPKG: the kernel lacks info's encoding or
+// hash, as 5.10 lacks x962), ErrInvalid (info not understood; the zero
 // Key or an unknown negative ID, the kernel's answer after it has parsed
 // info), ErrPermission (no SEARCH).
 func (k Key) PkeyQuery(info string) (PkeyInfo, error) {
