@@ -19,6 +19,7 @@ import (
 // and how full the quota is.
 func TestQuota(t *testing.T) {
 	if !keytest.IsChild(t) {
+		keytest.OwnQuota(t)
 		keytest.Session(t)
 		var env []string
 		if os.Getuid() == 0 {
@@ -33,6 +34,9 @@ func TestQuota(t *testing.T) {
 	uid := uint32(os.Getuid())
 	s := keytest.Session(t)
 	r := must(s.AddKeyring("quota"))(t)
+	// An earlier test's keys, or another test binary's (OwnQuota keeps
+	// them out, not their dying keys), must not free quota mid-test.
+	keytest.SettledKeyUsers(t, int(uid))
 	base := must(keyring.QuotaOf(uid))(t)
 	if maxKeys, maxBytes := keytest.KeyQuota(t); base.UID != uid || base.MaxKeys != maxKeys || base.MaxBytes != maxBytes {
 		t.Errorf("QuotaOf(%d) = %v; the sysctls say %d keys, %d bytes", uid, base, maxKeys, maxBytes)

@@ -52,9 +52,10 @@ func inChild(t *testing.T, child func(*testing.T)) {
 		child(t)
 		return
 	}
+	keytest.OwnQuota(t)
 	keytest.Session(t)
 	uid := keytest.ChildKUID()
-	before := settled(t, uid)
+	before := keytest.SettledKeyUsers(t, uid)
 	start := time.Now()
 	keytest.RunChild(t, keytest.ChildOptions{UserNS: true})
 	took := time.Since(start)
@@ -64,21 +65,6 @@ func inChild(t *testing.T, child func(*testing.T)) {
 	if !ok {
 		t.Errorf("keys leaked: uid %d is charged %v, was %v", uid, after, before)
 	}
-}
-
-// settled returns uid's key usage once it has not changed for 200 ms (the
-// garbage collector may still be freeing an earlier test's keys), waiting
-// at most 20 s.
-func settled(t *testing.T, uid int) keyring.Quota {
-	t.Helper()
-	u := keytest.KeyUsers(t, uid)
-	for deadline, since := time.Now().Add(20*time.Second), time.Now(); time.Since(since) < 200*time.Millisecond && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-		if v := keytest.KeyUsers(t, uid); v != u {
-			u, since = v, time.Now()
-		}
-	}
-	return u
 }
 
 // sharedSession makes a keyring that every worker thread joins as its

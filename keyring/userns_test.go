@@ -152,6 +152,7 @@ func TestUserNSQuota(t *testing.T) {
 		wantErr(t, err, keyring.ErrQuota)
 		return
 	}
+	keytest.OwnQuota(t)
 	keytest.Session(t)
 	keytest.RunChild(t, userNS)
 }

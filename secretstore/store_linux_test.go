@@ -256,6 +256,7 @@ func TestSetKeepsOldSecret(t *testing.T) {
 
 // Goroutines on 32 different threads set and read each other's secrets.
 func TestAcrossThreads(t *testing.T) {
+	keytest.OwnQuota(t) // each thread makes 3 keys: half an ordinary user's 200
 	if !inUserNS(t) {
 		return
 	}
@@ -263,7 +264,7 @@ func TestAcrossThreads(t *testing.T) {
 		t.Run(scope.String(), func(t *testing.T) {
 			s := open(t, secretstore.Options{Prefix: "kktest", Scope: scope})
 			const n = 32
-			waitForRoom(t, 3*n)
+			keytest.WaitRoom(t, 3*n)
 			var set sync.WaitGroup
 			set.Add(n)
 			var next atomic.Int32
@@ -292,25 +293,6 @@ func TestAcrossThreads(t *testing.T) {
 				check(t, s.Delete(name))
 			}
 		})
-	}
-}
-
-// waitForRoom waits until the user has room for keys more keys. Each Set
-// leaves a dead thread keyring besides its secret, which the garbage
-// collector frees some time later (seconds on a loaded machine), so a
-// test that makes many waits for the quota of the one before it.
-func waitForRoom(t *testing.T, keys int) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		q := keytest.KeyUsers(t, os.Getuid())
-		if q.MaxKeys-q.Keys >= keys {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no room for %d keys after a minute: %v", keys, q)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -21,9 +21,11 @@ import (
 // At cleanup it checks that the test left nothing behind: the user and
 // user-session keyrings link exactly what they did before, and every key
 // reachable from the session, thread and process keyrings is destroyed once
-// those are cleared.
+// those are cleared. For an ordinary user it shares the user's key quota
+// with the other tests until the test ends; see OwnQuota.
 func Session(t testing.TB) keyring.Keyring {
 	t.Helper()
+	lockQuota(t)           // first: its cleanup runs after the session's
 	runtime.LockOSThread() // never unlocked: the thread dies with the test
 	before := persistentLinks(t)
 	s, err := keyring.JoinAnonymousSession()

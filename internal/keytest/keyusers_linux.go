@@ -41,6 +41,40 @@ func WaitKeyUsers(t testing.TB, uid int, want keyring.Quota, timeout time.Durati
 	}
 }
 
+// SettledKeyUsers returns uid's key usage once it has not changed for
+// 200 ms (the garbage collector may still be freeing an earlier test's
+// keys), waiting at most 20 s.
+func SettledKeyUsers(t testing.TB, uid int) keyring.Quota {
+	t.Helper()
+	u := KeyUsers(t, uid)
+	for deadline, since := time.Now().Add(20*time.Second), time.Now(); time.Since(since) < 200*time.Millisecond && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		if v := KeyUsers(t, uid); v != u {
+			u, since = v, time.Now()
+		}
+	}
+	return u
+}
+
+// WaitRoom waits until the calling user's key quota has room for n more
+// keys (the kernel frees a dead key's quota some time after it dies,
+// seconds on a loaded machine), failing the test after a minute. A test
+// that needs a large part of an ordinary user's 200 keys takes OwnQuota
+// first, or other test binaries may hold the room it waits for.
+func WaitRoom(t testing.TB, n int) {
+	t.Helper()
+	uid := os.Getuid()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		q := KeyUsers(t, uid)
+		if q.MaxKeys-q.Keys >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room for %d keys after a minute: %v", n, q)
+		}
+	}
+}
+
 // KeyQuota returns /proc/sys/kernel/keys/maxkeys and maxbytes: an ordinary
 // user's key quota, read directly, to check keyring.QuotaOf against.
 func KeyQuota(t testing.TB) (maxKeys, maxBytes int) {

@@ -3,12 +3,22 @@
 package processinit_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
 	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/keyring/processinit"
 )
+
+// The constructor ran before this binary's main, where no test's lock
+// on an ordinary user's key quota could cover it: another package's test
+// binary may have held the quota full just then.
+func TestMain(m *testing.M) {
+	_, err := processinit.Process()
+	keytest.RestartUnderQuota(err)
+	os.Exit(m.Run())
+}
 
 // This test binary imports the package: built with cgo (go test with a C
 // compiler, and every go test -race) the constructor made @p before the

@@ -3,6 +3,7 @@
 package sessioninit_test
 
 import (
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -12,6 +13,15 @@ import (
 	"github.com/kernkeys/kernkeys/keyring"
 	"github.com/kernkeys/kernkeys/keyring/sessioninit"
 )
+
+// The constructor ran before this binary's main, where no test's lock
+// on an ordinary user's key quota could cover it: another package's test
+// binary may have held the quota full just then.
+func TestMain(m *testing.M) {
+	_, err := sessioninit.Session()
+	keytest.RestartUnderQuota(err)
+	os.Exit(m.Run())
+}
 
 // This test binary imports the package: built with cgo (go test with a C
 // compiler, and every go test -race) the constructor ran before it
