@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -145,22 +144,9 @@ func controlUpcall(t *testing.T, s keyring.Keyring, tag string) {
 // hasCapSysAdmin reports whether CAP_SYS_ADMIN is in the process's
 // effective set.
 func hasCapSysAdmin(t *testing.T) bool {
-	caps, err := strconv.ParseUint(procStatus(t, "CapEff"), 16, 64)
+	caps, err := strconv.ParseUint(keytest.ProcStatus(t, "CapEff"), 16, 64)
 	check(t, err)
 	return caps&(1<<unix.CAP_SYS_ADMIN) != 0
-}
-
-// procStatus returns the value of a field of /proc/self/status.
-func procStatus(t *testing.T, field string) string {
-	t.Helper()
-	status := must(os.ReadFile("/proc/self/status"))(t)
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("no %s line in /proc/self/status", field)
-	return ""
 }
 
 // The default request-key keyring belongs to the thread and reports the

@@ -67,7 +67,7 @@ func waitParked(t *testing.T, n int) {
 
 // threads is the number of the process's OS threads.
 func threads(t *testing.T) int {
-	return must(strconv.Atoi(procStatus(t, "Threads")))(t)
+	return must(strconv.Atoi(keytest.ProcStatus(t, "Threads")))(t)
 }
 
 // Blocked readers wait in the poller, holding no OS thread each, and Close
