@@ -542,31 +542,36 @@ func ParseRawBlob(blob Blob) (*RawBlob, error) {
 	case len(blob) > 0 && blob[0] == tagSequence:
 		return nil, invalid(op, "blob", "starts with 0x30: it is a TPMKey, the format of Linux 5.13 and later (ParseBlob)")
 	}
-	rest := []byte(blob)
-	next := func(field string) ([]byte, error) {
+	k, field, reason := splitRawBlob(blob)
+	if field != "" {
+		return nil, invalid(op, field, reason)
+	}
+	return &k, nil
+}
+
+// splitRawBlob splits a raw blob into its TPM2B_PRIVATE, its TPM2B_PUBLIC
+// and the rest, as tpm2_load_cmd() reads it. Where one does not fit, it
+// names it in field ("private" or "public") and says why in reason.
+func splitRawBlob(blob []byte) (k RawBlob, field, reason string) {
+	rest := blob
+	for _, f := range []struct {
+		name string
+		dst  *[]byte
+	}{{"private", &k.Private}, {"public", &k.Public}} {
 		if len(rest) < 2 {
-			return nil, invalid(op, field, "is missing or truncated")
+			return RawBlob{}, f.name, "is missing or truncated"
 		}
 		n := 2 + int(binary.BigEndian.Uint16(rest))
 		if n > len(rest) {
-			return nil, invalid(op, field, "is a TPM2B of "+strconv.Itoa(n)+" bytes, longer than the "+strconv.Itoa(len(rest))+" left")
+			return RawBlob{}, f.name, "is a TPM2B of " + strconv.Itoa(n) + " bytes, longer than the " + strconv.Itoa(len(rest)) + " left"
 		}
-		v := bytes.Clone(rest[:n])
+		*f.dst = bytes.Clone(rest[:n])
 		rest = rest[n:]
-		return v, nil
-	}
-	var k RawBlob
-	var err error
-	if k.Private, err = next("private"); err != nil {
-		return nil, err
-	}
-	if k.Public, err = next("public"); err != nil {
-		return nil, err
 	}
 	if len(rest) > 0 {
 		k.Creation = bytes.Clone(rest)
 	}
-	return &k, nil
+	return k, "", ""
 }
 
 // PublicArea decodes the start of k.Public. Errors are refusals matching

@@ -3,12 +3,9 @@ package trusted
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/kernkeys/kernkeys/keyring"
 )
 
 // The kernel's limits (include/keys/trusted-type.h).
@@ -374,10 +371,8 @@ func (p Payload) check(op string) error {
 			} else if p.Blob[0] != tagSequence {
 				// tpm2_load_cmd reads it as a raw blob and checks that its
 				// two TPM2Bs fit (EINVAL or E2BIG), as ParseRawBlob does.
-				if _, err := ParseRawBlob(p.Blob); err != nil {
-					var e *keyring.Error
-					errors.As(err, &e)
-					return invalid(op, "blob", "is neither a TPMKey nor a raw TPM 2.0 blob (the format before Linux 5.13): its TPM2B_"+strings.ToUpper(e.Field)+" "+e.Reason)
+				if _, field, reason := splitRawBlob(p.Blob); field != "" {
+					return invalid(op, "blob", "is neither a TPMKey nor a raw TPM 2.0 blob (the format before Linux 5.13): its TPM2B_"+strings.ToUpper(field)+" "+reason)
 				}
 			}
 		}
