@@ -36,8 +36,7 @@ func TestQuota(t *testing.T) {
 	r := must(s.AddKeyring("quota"))(t)
 	// An earlier test's keys, or another test binary's (OwnQuota keeps
 	// them out, not their dying keys), must not free quota mid-test.
-	keytest.SettledKeyUsers(t, int(uid))
-	base := must(keyring.QuotaOf(uid))(t)
+	base := keytest.SettledKeyUsers(t, int(uid))
 	if maxKeys, maxBytes := keytest.KeyQuota(t); base.UID != uid || base.MaxKeys != maxKeys || base.MaxBytes != maxBytes {
 		t.Errorf("QuotaOf(%d) = %v; the sysctls say %d keys, %d bytes", uid, base, maxKeys, maxBytes)
 	}

@@ -53,15 +53,18 @@ func quotaFile(t testing.TB) *os.File {
 	return quotaLock.f
 }
 
-func flock(t testing.TB, f *os.File, how int) {
+// flockFd is flock(2) on fd, again when a signal interrupts it.
+func flockFd(fd, how int) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if err != syscall.EINTR {
-			if err != nil {
-				t.Fatalf("flock %s: %v", f.Name(), err)
-			}
-			return
+		if err := syscall.Flock(fd, how); err != syscall.EINTR {
+			return err
 		}
+	}
+}
+
+func flock(t testing.TB, f *os.File, how int) {
+	if err := flockFd(int(f.Fd()), how); err != nil {
+		t.Fatalf("flock %s: %v", f.Name(), err)
 	}
 }
 
@@ -155,8 +158,7 @@ func RestartUnderQuota(constructorErr error) {
 	if err != nil {
 		return
 	}
-	for syscall.Flock(fd, syscall.LOCK_SH) == syscall.EINTR {
-	}
+	_ = flockFd(fd, syscall.LOCK_SH)
 	_ = syscall.Exec(exe, os.Args, append(os.Environ(), restartEnv+"=1"))
 	syscall.Close(fd)
 }
