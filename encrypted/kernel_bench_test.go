@@ -15,6 +15,7 @@ import (
 func BenchmarkKernelLoad(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
+			keytest.OwnQuota(b)
 			s := keytest.Session(b)
 			if _, err := s.Add("user", userKMK.Name, testKMK); err != nil {
 				b.Fatal(err)
@@ -27,17 +28,8 @@ func BenchmarkKernelLoad(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
 			b.SetBytes(int64(n))
-			for b.Loop() {
-				k, err := s.Add("encrypted", "bench", p)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Unlink(k); err != nil {
-					b.Fatal(err)
-				}
-			}
+			keytest.BenchAddUnlink(b, s, "encrypted", "bench", p)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package keytest
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -91,4 +92,26 @@ func KeyQuota(t testing.TB) (maxKeys, maxBytes int) {
 		return n
 	}
 	return read("maxkeys"), read("maxbytes")
+}
+
+// BenchAddUnlink times adding a key to r and unlinking it again. Unlinked
+// keys stay charged to the user until the garbage collector destroys them,
+// tens of milliseconds later, so at this rate an ordinary user's quota
+// fills: the benchmark skips then, saying so. Take OwnQuota before Session,
+// so that no other test binary's adds fail meanwhile.
+func BenchAddUnlink(b *testing.B, r keyring.Keyring, typ, desc string, payload []byte) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		k, err := r.Add(typ, desc, payload)
+		if errors.Is(err, keyring.ErrQuota) {
+			b.Skipf("%v: the quota cannot hold the keys awaiting garbage collection; run as root to measure this", err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Unlink(k); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
