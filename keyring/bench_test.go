@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kernkeys/kernkeys/internal/keytest"
@@ -99,11 +98,7 @@ func BenchmarkSearch1(b *testing.B) {
 }
 
 func BenchmarkSearch1000(b *testing.B) {
-	// Asked before adding any: filling an ordinary user's quota to find
-	// out would fail other test binaries' adds meanwhile.
-	if q := keytest.KeyUsers(b, os.Getuid()); q.MaxKeys-q.Keys < benchMany+1 {
-		b.Skipf("the benchmark needs %d keys and %v: an ordinary user's quota is kernel.keys.maxkeys, root's root_maxkeys; run as root to measure this", benchMany+1, q)
-	}
+	keytest.NeedRoom(b, benchMany+1)
 	s := keytest.Session(b)
 	keys := make([]keyring.Key, 0, benchMany)
 	b.Cleanup(func() {

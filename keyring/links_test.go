@@ -4,7 +4,6 @@ package keyring_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -19,11 +18,7 @@ import (
 // description does not fit its stack buffer.
 func TestLinksLongListAndName(t *testing.T) {
 	const n = 1100
-	// Asked before adding any: filling an ordinary user's quota to find
-	// out would fail other test binaries' adds meanwhile.
-	if q := keytest.KeyUsers(t, os.Getuid()); q.MaxKeys-q.Keys < n+2 {
-		t.Skipf("the test needs %d keys and %v: an ordinary user's quota is kernel.keys.maxkeys, root's root_maxkeys; run as root to test this", n+2, q)
-	}
+	keytest.NeedRoom(t, n+2) // the keys and two keyrings
 	s := keytest.Session(t)
 	r := must(s.AddKeyring("links-" + strings.Repeat("n", 200)))(t)
 	var want []keyring.Key

@@ -57,6 +57,17 @@ func SettledKeyUsers(t testing.TB, uid int) keyring.Quota {
 	return u
 }
 
+// NeedRoom skips the test unless the calling user's key quota has room
+// for n more keys now. It asks before the test adds any: filling an
+// ordinary user's quota to find out would fail other test binaries' adds
+// meanwhile.
+func NeedRoom(t testing.TB, n int) {
+	t.Helper()
+	if q := KeyUsers(t, os.Getuid()); q.MaxKeys-q.Keys < n {
+		t.Skipf("needs room for %d keys and %v: an ordinary user's quota is kernel.keys.maxkeys, root's root_maxkeys; run as root for this", n, q)
+	}
+}
+
 // WaitRoom waits until the calling user's key quota has room for n more
 // keys (the kernel frees a dead key's quota some time after it dies,
 // seconds on a loaded machine), failing the test after a minute. A test
